@@ -1,0 +1,92 @@
+/**
+ * The only reader of process.env. Layers: defaults < JSON file (CONFIG_FILE / --config) < environment < argv
+ * overrides. Validated with zod, then frozen. Every key is listed in README ("Configuration"); a test keeps the
+ * two in step.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) =>
+  typeof v === 'boolean' ? v : ['true', '1', 'yes'].includes(v),
+);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
+  (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean),
+);
+
+/** key -> [environment variable, schema with default, description]. */
+export const configKeys = {
+  port: ['PORT', int(0, 65535).default(8080), 'HTTP port of the SOAP service'],
+  host: ['HOST', z.string().default('0.0.0.0'), 'Interface to listen on'],
+  databaseUrl: ['DATABASE_URL', z.string().min(1).default('sqlite:./data/webhook-agent.sqlite'),
+    'sqlite:<file> (default), postgres://user:pass@host/db, or mssql://user:pass@host:1433/db'],
+  dbPoolMax: ['DB_POOL_MAX', int(1, 1000).default(10), 'Maximum database connections (PostgreSQL, SQL Server)'],
+  trustProxy: ['TRUST_PROXY', bool.default(false), 'Honour X-Forwarded-Proto/Host (set when behind a reverse proxy)'],
+  bodyLimitBytes: ['BODY_LIMIT_BYTES', int(1024).default(1024 * 1024), 'Largest SOAP request body accepted'],
+  debugErrors: ['DEBUG_ERRORS', bool.default(false), 'Put stack traces in ExceptionInfo.StackTrace (never in production)'],
+  logLevel: ['LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'pino log level'],
+  adminUser: ['ADMIN_USER', z.string().min(1).default('admin'), 'Associate created on first start when none exists'],
+  adminPassword: ['ADMIN_PASSWORD', z.string().optional(), 'Its password; when unset a random one is generated and printed once'],
+  ticketTtlMs: ['TICKET_TTL_MS', int(1000).default(6 * 3600_000), 'Sliding ticket lifetime (NetServer: 6 h)'],
+  loginFailuresPerWindow: ['LOGIN_FAILURES_PER_WINDOW', int(1).default(5), 'Failed logins per user name before further attempts are slowed'],
+  loginWindowMs: ['LOGIN_WINDOW_MS', int(1000).default(15 * 60_000), 'Window for counting failed logins'],
+  allowInsecureTargets: ['ALLOW_INSECURE_TARGETS', bool.default(false),
+    'Allow http:// targets and loopback/private addresses (development only)'],
+  targetAllowlist: ['TARGET_ALLOWLIST', list.default([]), 'Hosts or CIDRs allowed even though private (comma separated)'],
+  pingOnSave: ['PING_ON_SAVE', bool.default(true), 'SaveWebhook first POSTs a signed test event and refuses the save unless 2xx (NetServer behaviour)'],
+  contextIdentifier: ['CONTEXT_IDENTIFIER', z.string().default('Default'), 'ContextIdentifier in payloads (NetServer onsite: "Default")'],
+  userAgent: ['USER_AGENT', z.string().default('NetServer-Webhook/8.8 (webhook-agent)'), 'User-Agent of deliveries'],
+  secretKey: ['SECRET_ENCRYPTION_KEY', z.string().optional(), 'Optional key (32+ chars) to encrypt webhook secrets at rest'],
+  workerEnabled: ['WORKER_ENABLED', bool.default(true), 'Run the delivery worker inside `serve`'],
+  workerConcurrency: ['WORKER_CONCURRENCY', int(1, 1000).default(32), 'Deliveries in flight per worker process'],
+  claimBatchSize: ['CLAIM_BATCH_SIZE', int(1, 1000).default(50), 'Deliveries claimed per database round trip'],
+  leaseMs: ['LEASE_MS', int(1000).default(60_000), 'How long a claimed delivery stays invisible to other workers'],
+  pollIntervalMs: ['POLL_INTERVAL_MS', int(10).default(500), 'Idle poll interval when no wake-up arrives'],
+  deliveryTimeoutMs: ['DELIVERY_TIMEOUT_MS', int(100).default(15_000), 'Per-attempt HTTP timeout'],
+  responseCapBytes: ['RESPONSE_CAP_BYTES', int(256).default(64 * 1024), 'Largest response body read from a target'],
+  maxConsecutiveErrors: ['MAX_CONSECUTIVE_ERRORS', int(1).default(9), 'Failed attempts in a row before TooManyErrors (NetServer: 9)'],
+  retryBaseMs: ['RETRY_BASE_MS', int(1).default(60_000), 'First delay of the backoff after NetServer\'s first cycle (now, +1 s, +4 s)'],
+  retryMaxDelayMs: ['RETRY_MAX_DELAY_MS', int(1).default(12 * 3600_000), 'Cap of one backoff delay'],
+  retryMaxAgeMs: ['RETRY_MAX_AGE_MS', int(1000).default(3 * 24 * 3600_000), 'Retry window: a delivery still failing after this is expired (recorded)'],
+  retryAfterCapMs: ['RETRY_AFTER_CAP_MS', int(0).default(3600_000), 'Cap on a target\'s Retry-After'],
+  retentionMs: ['RETENTION_MS', int(1000).default(7 * 24 * 3600_000), 'Pending deliveries older than this are expired; attempts older are pruned'],
+  shutdownGraceMs: ['SHUTDOWN_GRACE_MS', int(0).default(10_000), 'On SIGTERM, how long in-flight attempts may finish'],
+  smtpUrl: ['SMTP_URL', z.string().optional(), 'smtp://user:pass@host:port for error e-mails (unset: no e-mail)'],
+  smtpFrom: ['SMTP_FROM', z.string().default('webhook-agent@localhost'), 'From address of error e-mails'],
+} as const;
+
+type Keys = typeof configKeys;
+export type Config = Readonly<{ [K in keyof Keys]: z.output<Keys[K][1]> }>;
+export type ConfigInput = Partial<Record<keyof Keys, unknown>>;
+
+export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overrides?: ConfigInput } = {}): Config {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? env.CONFIG_FILE;
+  const fromFile: Record<string, unknown> = file ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const raw: Record<string, unknown> = {};
+  const shape: Record<string, z.ZodTypeAny> = {};
+  for (const [key, [envName, schema]] of Object.entries(configKeys)) {
+    shape[key] = schema;
+    const fromEnv = env[envName];
+    const override = opts.overrides?.[key as keyof Keys];
+    raw[key] = override ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : fromFile[key]);
+  }
+  const parsed = z.object(shape).strict().safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = String(i.path[0]);
+      const envName = configKeys[key as keyof Keys]?.[0] ?? key;
+      return `  ${key} (${envName}): ${i.message}`;
+    });
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data) as Config;
+}
+
+/** For logs: the configuration without secrets. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const k of ['adminPassword', 'secretKey', 'smtpUrl'] as const) if (out[k]) out[k] = '[redacted]';
+  out.databaseUrl = String(config.databaseUrl).replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  return out;
+}

@@ -1,0 +1,68 @@
+/**
+ * Error classes with stable codes. The SOAP edge is the one place that turns them into
+ * ExceptionInfo / Succeeded=false; delivery outcomes are data, not exceptions.
+ */
+export type ErrorCode =
+  | 'invalid_argument'
+  | 'not_found'
+  | 'not_supported'
+  | 'unauthenticated'
+  | 'target_refused'
+  | 'conflict'
+  | 'unavailable'
+  | 'internal';
+
+/** .NET exception type names a NetServer client would recognise, per code. */
+const exceptionTypes: Record<ErrorCode, string> = {
+  invalid_argument: 'System.ArgumentException',
+  not_found: 'SuperOffice.CRM.SoNotFoundException',
+  not_supported: 'System.NotSupportedException',
+  unauthenticated: 'SuperOffice.CRM.Security.SoServerException',
+  target_refused: 'SuperOffice.CRM.Webhooks.WebhookTargetException',
+  conflict: 'SuperOffice.CRM.SoConflictException',
+  unavailable: 'SuperOffice.CRM.SoServiceUnavailableException',
+  internal: 'System.Exception',
+};
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  /** Shown to end users by NetServer clients (ExceptionInfo.FriendlyText). */
+  readonly friendlyText: string;
+  readonly exceptionType: string;
+  /** The request field the error is about, when there is one. */
+  readonly field?: string;
+  /** Marks the error as a business/auth error: answered as Succeeded=false, never as a SOAP fault. */
+  readonly isBusinessError = true;
+
+  constructor(code: ErrorCode, message: string, opts: { friendlyText?: string; field?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.field = opts.field;
+    this.friendlyText = opts.friendlyText ?? message;
+    this.exceptionType = exceptionTypes[code];
+  }
+}
+
+export const invalidArgument = (field: string, message: string) =>
+  new AppError('invalid_argument', `${field}: ${message}`, { field });
+
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
+
+/** Wraps an unknown throw (driver errors, bugs) without leaking its text to callers. */
+export function coerceError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (isDatabaseUnavailable(err)) {
+    return new AppError('unavailable', 'The database is not reachable; try again shortly', { cause: err });
+  }
+  return new AppError('internal', 'Internal error', { cause: err });
+}
+
+const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ESOCKET', 'EPIPE', '57P01', '57P03', 'ENOTFOUND', 'ETIMEOUT']);
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && unavailableCodes.has(code)) return true;
+  const msg = err instanceof Error ? err.message : '';
+  return /Connection terminated|Knex: Timeout acquiring a connection|connection is closed|SQLITE_BUSY/i.test(msg);
+}

@@ -1,0 +1,162 @@
+/**
+ * SaveWebhook input rules. Pure: no I/O. The target's reachability (the test ping) and address policy are
+ * checked by the caller; here only the shape of every field.
+ */
+import { invalidArgument, AppError } from '../errors.js';
+import type { NotifyVia, NotifyWhen, PropertyValue, WebhookInput, WebhookState } from './types.js';
+
+/** A webhook as a caller sent it: every field optional, as SOAP's minOccurs=0 allows. */
+export interface WebhookDraft {
+  webhookId?: number;
+  name?: string | null;
+  events?: string[] | null;
+  targetUrl?: string | null;
+  secret?: string | null;
+  state?: WebhookState | null;
+  type?: string | null;
+  headers?: Record<string, string> | null;
+  properties?: Record<string, PropertyValue> | null;
+  errorsEmail?: string | null;
+  errorEmails?: string[] | null;
+  errorAssociateIds?: number[] | null;
+  description?: string | null;
+  notifyVia?: NotifyVia[] | null;
+  notifyWhen?: NotifyWhen[] | null;
+}
+
+/**
+ * `entity.verb`, with room for NetServer's longer forms: `list.category.created`, `list.110.changed`,
+ * `webhook12.errors`, `y_table.deleted`, `chatsession.message`.
+ */
+export const eventNamePattern = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
+export const maxEventNameLength = 200;
+
+/** Headers that belong to the connection or to the delivery itself; a hook cannot set them. */
+const reservedHeaders = new Set([
+  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'trailers',
+  'transfer-encoding', 'upgrade', 'host', 'content-length', 'content-type', 'expect',
+]);
+const headerToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Visible ASCII, space and tab, and non-ASCII (obs-text); never CR, LF or other controls.
+const headerValue = /^[\t\x20-\x7e\x80-\uffff]*$/;
+const emailPattern = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+
+function text(field: string, v: string | null | undefined, max: number, required: boolean): string | null {
+  const s = v == null ? '' : v.trim();
+  if (s === '') {
+    if (required) throw invalidArgument(field, 'is required');
+    return null;
+  }
+  if (s.length > max) throw invalidArgument(field, `is longer than ${max} characters`);
+  return s;
+}
+
+export function validateEventName(field: string, name: string | null | undefined): string {
+  const s = (name ?? '').trim();
+  if (!s) throw invalidArgument(field, 'is required');
+  if (s.length > maxEventNameLength) throw invalidArgument(field, `is longer than ${maxEventNameLength} characters`);
+  if (!eventNamePattern.test(s)) throw invalidArgument(field, `'${s.slice(0, 80)}' is not an event name of the form entity.verb`);
+  return s;
+}
+
+export function validateEvents(events: string[] | null | undefined): string[] {
+  if (!events || events.length === 0) throw invalidArgument('Events', 'must contain at least one event name');
+  const out: string[] = [];
+  events.forEach((e, i) => {
+    const name = validateEventName(`Events[${i}]`, e);
+    if (!out.includes(name)) out.push(name);
+  });
+  // NetServer keeps the list comma-separated in webhook.events String(4000).
+  if (out.join(',').length > 4000) throw invalidArgument('Events', 'the list is longer than 4000 characters');
+  return out;
+}
+
+export function validateTargetUrl(raw: string | null | undefined, allowInsecure: boolean): string {
+  const s = text('TargetUrl', raw, 4000, true)!;
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    throw invalidArgument('TargetUrl', 'must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalidArgument('TargetUrl', 'must be an http(s) URL');
+  if (url.protocol === 'http:' && !allowInsecure) {
+    throw invalidArgument('TargetUrl', 'must use https (set ALLOW_INSECURE_TARGETS=true for development)');
+  }
+  if (url.username || url.password) throw invalidArgument('TargetUrl', 'must not contain credentials; use Headers instead');
+  return s;
+}
+
+export function validateHeaders(headers: Record<string, string> | null | undefined): Record<string, string> | null {
+  if (!headers) return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    const name = k.trim();
+    if (!headerToken.test(name)) throw invalidArgument('Headers', `'${name.slice(0, 80)}' is not a valid header name`);
+    const lower = name.toLowerCase();
+    if (reservedHeaders.has(lower)) throw invalidArgument('Headers', `'${name}' cannot be set by a webhook`);
+    if (lower.startsWith('x-superoffice-') || lower === 'x-hook-test') {
+      throw invalidArgument('Headers', `'${name}' is set by the agent itself`);
+    }
+    const value = v ?? '';
+    if (!headerValue.test(value)) throw invalidArgument('Headers', `the value of '${name}' contains CR, LF or control characters`);
+    if (value.length > 4000) throw invalidArgument('Headers', `the value of '${name}' is longer than 4000 characters`);
+    out[name] = value;
+  }
+  return Object.keys(out).length ? out : null;
+}
+
+function validateProperties(props: Record<string, PropertyValue> | null | undefined): Record<string, PropertyValue> | null {
+  if (!props) return null;
+  const keys = Object.keys(props);
+  for (const k of keys) if (k.trim() === '') throw invalidArgument('Properties', 'keys must not be empty');
+  return keys.length ? props : null;
+}
+
+// The secret keys an HMAC: kept byte for byte (no trimming); empty means none.
+function validateSecret(v: string | null | undefined): string | null {
+  if (v == null || v === '') return null;
+  if (v.length > 400) throw invalidArgument('Secret', 'is longer than 400 characters');
+  return v;
+}
+
+function validateEmail(field: string, v: string | null | undefined): string | null {
+  const s = text(field, v, 239, false);
+  if (s !== null && !emailPattern.test(s)) throw invalidArgument(field, `'${s.slice(0, 80)}' is not an e-mail address`);
+  return s;
+}
+
+export interface ValidateOptions {
+  allowInsecureTargets: boolean;
+  /** The stored state, for an update: an omitted/Unknown State keeps it. */
+  existingState?: WebhookState;
+}
+
+export function validateWebhook(d: WebhookDraft, opts: ValidateOptions): WebhookInput {
+  const type = (d.type ?? '').trim() || 'webhook';
+  if (type.toLowerCase() === 'crmscript') {
+    throw new AppError('not_supported', "Type: 'crmscript' webhooks (CRMScript handlers) are not supported by this agent; use 'webhook'", { field: 'Type' });
+  }
+  if (type !== 'webhook') throw invalidArgument('Type', `'${type.slice(0, 80)}' is not supported; use 'webhook'`);
+
+  let state = d.state ?? 'Unknown';
+  if (state === 'Unknown') state = opts.existingState && opts.existingState !== 'Unknown' ? opts.existingState : 'Active';
+
+  const errorEmails = (d.errorEmails ?? []).map((e, i) => validateEmail(`ErrorEmails[${i}]`, e)).filter((e): e is string => e !== null);
+  return {
+    name: text('Name', d.name, 400, true)!,
+    events: validateEvents(d.events),
+    targetUrl: validateTargetUrl(d.targetUrl, opts.allowInsecureTargets),
+    secret: validateSecret(d.secret),
+    state: state as WebhookInput['state'],
+    type,
+    headers: validateHeaders(d.headers),
+    properties: validateProperties(d.properties),
+    errorsEmail: validateEmail('ErrorsEmail', d.errorsEmail),
+    errorEmails: errorEmails.length ? errorEmails : null,
+    errorAssociateIds: d.errorAssociateIds?.length ? d.errorAssociateIds : null,
+    description: text('Description', d.description, 4000, false),
+    notifyVia: d.notifyVia ?? [],
+    notifyWhen: d.notifyWhen ?? [],
+  };
+}
