@@ -1,0 +1,252 @@
+/**
+ * Logins and tickets: what SoPrincipal.AuthenticateUsernamePassword and the ticket header of every Webhook
+ * operation need.
+ *
+ * Login throttling is per process and in memory: after loginFailuresPerWindow failed logins for one user name
+ * (case-insensitive) within loginWindowMs of the first of them, further logins for that name are refused without
+ * looking at the password until the window has passed. Several processes each keep their own count, so the bound
+ * is per process; a restart forgets it. Unknown user names are throttled the same way and still cost one scrypt
+ * verification, so response time does not tell whether a name exists.
+ */
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../errors.js';
+import {
+  countAssociates,
+  createAssociate,
+  findAssociateByName,
+  getAssociate,
+  markDeleted,
+  setPassword as storePasswordHash,
+  toSummary,
+} from '../store/associate-repository.js';
+import type { Queryable } from '../store/row-mapping.js';
+import { deleteTicket, deleteTicketsFor, insertTicket, pruneExpired, touchTicket } from '../store/ticket-repository.js';
+import type { AssociateSummary } from '../webhooks/types.js';
+import { hashPassword, needsRehash, verifyPassword } from './password-hash.js';
+import { hashTicket, isWellFormedTicket, issueTicket } from './tickets.js';
+
+export interface AuthServiceOptions {
+  /** The Database (or its knex). */
+  db: Queryable;
+  ticketTtlMs: number;
+  loginFailuresPerWindow: number;
+  loginWindowMs: number;
+  /** Injected clock for tests; defaults to the system clock. */
+  now?: () => Date;
+  /** Most user names whose failures are remembered; beyond it the oldest entries are forgotten. */
+  maxThrottledNames?: number;
+}
+
+export interface LoginResult {
+  ticket: string;
+  associate: AssociateSummary;
+}
+
+export interface AuthService {
+  /** null = AuthenticationSucceeded=false (wrong name or password, deleted associate, or throttled). */
+  login(userName: string, password: string): Promise<LoginResult | null>;
+  /** The associate behind a valid ticket (renewing it); AppError('unauthenticated') otherwise. */
+  authenticate(ticket: string | undefined | null): Promise<AssociateSummary>;
+  /** Ends one ticket's session. false when it was not known. */
+  logout(ticket: string): Promise<boolean>;
+  /** Creates the first associate when the table is empty (deleted associates count as existing). */
+  ensureAdmin(opts: { userName: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }>;
+  /** AppError('conflict') when the name is taken, 'invalid_argument' for an empty name or password. */
+  addAssociate(name: string, password: string, fullName?: string): Promise<AssociateSummary>;
+  /** Sets a new password and ends all of the associate's sessions. false when there is no such (live) associate. */
+  changePassword(name: string, password: string): Promise<boolean>;
+  /** Marks the associate deleted and ends its sessions. false when there is no such (live) associate. */
+  deleteAssociate(name: string): Promise<boolean>;
+  /** A ticket for an associate without a password (CLI `ticket` command). null when there is no such live associate. */
+  issueTicketFor(name: string): Promise<LoginResult | null>;
+  /** Removes expired tickets; returns how many. */
+  pruneExpiredTickets(): Promise<number>;
+}
+
+interface FailureWindow {
+  startedAt: number;
+  failures: number;
+  /** Logins for this name being checked right now: they count against the limit, so a burst of parallel
+   * guesses cannot all slip in before the first failure is recorded. */
+  inFlight: number;
+}
+
+const unauthenticated = (message: string) =>
+  new AppError('unauthenticated', message, { friendlyText: 'Authentication failed: log in again' });
+
+export function createAuthService(opts: AuthServiceOptions): AuthService {
+  const { db, ticketTtlMs, loginFailuresPerWindow, loginWindowMs } = opts;
+  const now = opts.now ?? (() => new Date());
+  const maxNames = opts.maxThrottledNames ?? 10_000;
+  const failures = new Map<string, FailureWindow>();
+
+  const keyOf = (userName: string) => userName.trim().toLowerCase();
+
+  /** A valid hash of a random password, verified for unknown names so both paths cost one scrypt. */
+  let dummyHash: Promise<string> | undefined;
+  const dummyPasswordHash = () => (dummyHash ??= hashPassword(randomBytes(16).toString('base64')));
+
+  /** The name's window, reset when it has passed. */
+  function windowOf(key: string, at: number): FailureWindow {
+    let w = failures.get(key);
+    if (w && at - w.startedAt >= loginWindowMs) {
+      w.startedAt = at;
+      w.failures = 0;
+    }
+    if (!w) {
+      if (failures.size >= maxNames) forgetSome(at);
+      w = { startedAt: at, failures: 0, inFlight: 0 };
+      failures.set(key, w);
+    }
+    return w;
+  }
+
+  function release(key: string, w: FailureWindow, failed: boolean): void {
+    w.inFlight -= 1;
+    if (failed) w.failures += 1;
+    else w.failures = 0;
+    if (w.failures === 0 && w.inFlight === 0) failures.delete(key);
+  }
+
+  function forgetSome(at: number): void {
+    for (const [key, w] of failures) if (w.inFlight === 0 && at - w.startedAt >= loginWindowMs) failures.delete(key);
+    // Still full: drop the oldest (Map keeps insertion order), so memory stays bounded under a flood of names.
+    while (failures.size >= maxNames) {
+      const oldest = failures.keys().next().value;
+      if (oldest === undefined) break;
+      failures.delete(oldest);
+    }
+  }
+
+  async function startSession(associate: AssociateSummary, at: Date): Promise<LoginResult> {
+    const ticket = issueTicket();
+    await insertTicket(db, {
+      ticketHash: hashTicket(ticket),
+      associateId: associate.associateId,
+      expiresAt: new Date(at.getTime() + ticketTtlMs),
+      createdAt: at,
+    });
+    return { ticket, associate };
+  }
+
+  async function liveAssociate(name: string) {
+    const a = await findAssociateByName(db, name);
+    return a && !a.deleted ? a : null;
+  }
+
+  async function loginWithTicket(ticket: string): Promise<LoginResult | null> {
+    try {
+      const associate = await authenticate(ticket);
+      return { ticket, associate };
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'unauthenticated') return null;
+      throw err;
+    }
+  }
+
+  async function login(userName: string, password: string): Promise<LoginResult | null> {
+    const name = (userName ?? '').trim();
+    if (name === '') return null;
+    // NetServer: "A ticket is accepted wherever a username is, with a blank password".
+    if (name.startsWith('7T:') && !password) return loginWithTicket(name);
+
+    const at = now();
+    const key = keyOf(name);
+    const w = windowOf(key, at.getTime());
+    if (w.failures + w.inFlight >= loginFailuresPerWindow) return null;
+    w.inFlight += 1;
+    let failed = true;
+    try {
+      const associate = await findAssociateByName(db, name);
+      // Unknown names cost the same scrypt as known ones.
+      const ok = await verifyPassword(password ?? '', associate?.passwordHash ?? (await dummyPasswordHash()));
+      if (!associate || !ok || associate.deleted) return null;
+      failed = false;
+      if (needsRehash(associate.passwordHash)) {
+        await storePasswordHash(db, associate.associateId, await hashPassword(password), at);
+      }
+      return await startSession(toSummary(associate), at);
+    } finally {
+      release(key, w, failed);
+    }
+  }
+
+  async function authenticate(ticket: string | undefined | null): Promise<AssociateSummary> {
+    // Messages never contain the ticket: they end up in ExceptionInfo and logs.
+    if (ticket === undefined || ticket === null || ticket.trim() === '') {
+      throw unauthenticated('No credentials: log in with SoPrincipal.AuthenticateUsernamePassword and send the ticket');
+    }
+    const t = ticket.trim();
+    if (!isWellFormedTicket(t)) throw unauthenticated('The ticket is malformed');
+    const associateId = await touchTicket(db, hashTicket(t), now(), ticketTtlMs);
+    if (associateId === null) throw unauthenticated('The ticket is unknown or has expired');
+    const associate = await getAssociate(db, associateId);
+    // touchTicket already checked the associate; this covers a deletion in between.
+    if (!associate || associate.deleted) throw unauthenticated('The ticket is unknown or has expired');
+    return toSummary(associate);
+  }
+
+  async function logout(ticket: string): Promise<boolean> {
+    const t = ticket.trim();
+    if (!isWellFormedTicket(t)) return false;
+    return deleteTicket(db, hashTicket(t));
+  }
+
+  function checkPassword(password: string): void {
+    if (!password) throw new AppError('invalid_argument', 'The password must not be empty', { field: 'password' });
+  }
+
+  async function addAssociate(name: string, password: string, fullName?: string): Promise<AssociateSummary> {
+    checkPassword(password);
+    const created = await createAssociate(db, { name, fullName, passwordHash: await hashPassword(password) }, now());
+    return toSummary(created);
+  }
+
+  async function ensureAdmin(o: { userName: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
+    if ((await countAssociates(db)) > 0) return { created: false };
+    const generated = o.password ? undefined : randomBytes(18).toString('base64url');
+    try {
+      await addAssociate(o.userName, o.password ?? (generated as string));
+    } catch (err) {
+      // Another process created it first.
+      if (err instanceof AppError && err.code === 'conflict') return { created: false };
+      throw err;
+    }
+    return generated === undefined ? { created: true } : { created: true, generatedPassword: generated };
+  }
+
+  async function changePassword(name: string, password: string): Promise<boolean> {
+    checkPassword(password);
+    const a = await liveAssociate(name);
+    if (!a) return false;
+    await storePasswordHash(db, a.associateId, await hashPassword(password), now());
+    await deleteTicketsFor(db, a.associateId);
+    failures.delete(keyOf(name));
+    return true;
+  }
+
+  async function deleteAssociate(name: string): Promise<boolean> {
+    const a = await liveAssociate(name);
+    if (!a) return false;
+    await markDeleted(db, a.associateId, now());
+    await deleteTicketsFor(db, a.associateId);
+    return true;
+  }
+
+  async function issueTicketFor(name: string): Promise<LoginResult | null> {
+    const a = await liveAssociate(name);
+    return a ? startSession(toSummary(a), now()) : null;
+  }
+
+  return {
+    login,
+    authenticate,
+    logout,
+    ensureAdmin,
+    addAssociate,
+    changePassword,
+    deleteAssociate,
+    issueTicketFor,
+    pruneExpiredTickets: () => pruneExpired(db, now()),
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Associates: the users that can log in (table `associate`, ours). The login name is `name`, unique and looked up
+ * regardless of case.
+ */
+import type { Knex } from 'knex';
+import { AppError } from '../errors.js';
+import type { AssociateSummary } from '../webhooks/types.js';
+import { chunked, isUniqueViolation, knexOf, toDate, toInt, toRequiredDate, type Queryable } from './row-mapping.js';
+
+export interface AssociateRecord extends AssociateSummary {
+  passwordHash: string;
+  registered: Date;
+  updated: Date | null;
+}
+
+export interface NewAssociate {
+  name: string;
+  fullName?: string;
+  personId?: number;
+  passwordHash: string;
+}
+
+interface AssociateRow {
+  associate_id: number;
+  name: string;
+  full_name: string | null;
+  person_id: number | null;
+  password_hash: string;
+  deleted: number | boolean;
+  registered: unknown;
+  updated: unknown;
+}
+
+function toRecord(row: AssociateRow): AssociateRecord {
+  return {
+    associateId: toInt(row.associate_id),
+    name: row.name,
+    fullName: row.full_name ?? '',
+    userName: row.name,
+    personId: toInt(row.person_id),
+    deleted: toInt(row.deleted) !== 0,
+    passwordHash: row.password_hash,
+    registered: toRequiredDate(row.registered),
+    updated: toDate(row.updated),
+  };
+}
+
+export function toSummary(record: AssociateRecord): AssociateSummary {
+  const { associateId, name, fullName, userName, personId, deleted } = record;
+  return { associateId, name, fullName, userName, personId, deleted };
+}
+
+/** `lower(name) = lower(?)` on every dialect: both sides go through the same database function. */
+export function associateByNameQuery(k: Knex, name: string): Knex.QueryBuilder {
+  return k('associate').whereRaw('lower(??) = lower(?)', ['name', name]).first();
+}
+
+/** Creates an associate; a name taken (in any case) is AppError('conflict'). */
+export async function createAssociate(db: Queryable, input: NewAssociate, at: Date = new Date()): Promise<AssociateRecord> {
+  const k = knexOf(db);
+  const name = input.name.trim();
+  if (name === '') throw new AppError('invalid_argument', 'The user name must not be empty', { field: 'name' });
+  let rows: Array<{ associate_id: number }>;
+  try {
+    rows = await k('associate')
+      .insert({
+        name,
+        full_name: input.fullName ?? '',
+        person_id: input.personId ?? 0,
+        password_hash: input.passwordHash,
+        deleted: 0,
+        registered: at,
+        updated: null,
+      })
+      .returning('associate_id');
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('conflict', `An associate named '${name}' already exists`, { cause: err });
+    throw err;
+  }
+  const id = toInt(rows[0]?.associate_id);
+  return {
+    associateId: id,
+    name,
+    fullName: input.fullName ?? '',
+    userName: name,
+    personId: input.personId ?? 0,
+    deleted: false,
+    passwordHash: input.passwordHash,
+    registered: at,
+    updated: null,
+  };
+}
+
+/** Case-insensitive; deleted associates are returned too (with deleted=true), the caller decides. */
+export async function findAssociateByName(db: Queryable, name: string): Promise<AssociateRecord | null> {
+  const row = (await associateByNameQuery(knexOf(db), name.trim())) as AssociateRow | undefined;
+  return row ? toRecord(row) : null;
+}
+
+export async function getAssociate(db: Queryable, associateId: number): Promise<AssociateRecord | null> {
+  const row = (await knexOf(db)('associate').where('associate_id', associateId).first()) as AssociateRow | undefined;
+  return row ? toRecord(row) : null;
+}
+
+/** Summaries of several associates in one query per 1000 ids, keyed by id. Unknown ids are absent. */
+export async function getAssociateSummaries(db: Queryable, ids: readonly number[]): Promise<Map<number, AssociateSummary>> {
+  const out = new Map<number, AssociateSummary>();
+  const wanted = [...new Set(ids.filter((id) => id > 0))];
+  for (const part of chunked(wanted)) {
+    const rows = (await knexOf(db)('associate').whereIn('associate_id', part)) as AssociateRow[];
+    for (const row of rows) {
+      const r = toRecord(row);
+      out.set(r.associateId, toSummary(r));
+    }
+  }
+  return out;
+}
+
+/** All associates (deleted ones too, unless activeOnly). */
+export async function countAssociates(db: Queryable, opts: { activeOnly?: boolean } = {}): Promise<number> {
+  const q = knexOf(db)('associate').count({ n: '*' });
+  if (opts.activeOnly) q.where('deleted', 0);
+  const [row] = (await q) as Array<{ n: unknown }>;
+  return toInt(row?.n);
+}
+
+export async function listAssociates(db: Queryable): Promise<AssociateRecord[]> {
+  const rows = (await knexOf(db)('associate').orderBy('associate_id')) as AssociateRow[];
+  return rows.map(toRecord);
+}
+
+/** false when there is no such associate. */
+export async function setPassword(db: Queryable, associateId: number, passwordHash: string, at: Date = new Date()): Promise<boolean> {
+  const n = await knexOf(db)('associate').where('associate_id', associateId).update({ password_hash: passwordHash, updated: at });
+  return n > 0;
+}
+
+/** Soft delete: webhooks keep naming the associate as Registered/Updated. false when there is no such associate. */
+export async function markDeleted(db: Queryable, associateId: number, at: Date = new Date()): Promise<boolean> {
+  const n = await knexOf(db)('associate').where('associate_id', associateId).update({ deleted: 1, updated: at });
+  return n > 0;
+}

@@ -1,0 +1,112 @@
+/**
+ * Opens the database named by DATABASE_URL and runs migrations. The only place knex is configured; the dialect
+ * differences live in store/dialect-*.ts files next to the queries that need them.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { migrations } from './migrations/index.js';
+
+export type Dialect = 'sqlite' | 'pg' | 'mssql';
+
+export interface Database {
+  readonly knex: Knex;
+  readonly dialect: Dialect;
+  /** For logs: the URL without its password. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export function dialectOf(url: string): Dialect {
+  if (/^(sqlite|file):/i.test(url)) return 'sqlite';
+  if (/^postgres(ql)?:/i.test(url)) return 'pg';
+  if (/^(mssql|sqlserver):/i.test(url)) return 'mssql';
+  throw new Error(`DATABASE_URL must start with sqlite:, postgres:// or mssql:// (got ${redactUrl(url)})`);
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+/** sqlite:./data/x.sqlite, sqlite:/abs/x.sqlite, sqlite::memory: */
+export function sqliteFile(url: string): string {
+  const rest = url.replace(/^(sqlite|file):(\/\/)?/i, '');
+  return rest === ':memory:' ? rest : resolve(rest);
+}
+
+/** mssql://user:pass@host:1433/db?encrypt=true&trustServerCertificate=true */
+export function mssqlConnection(url: string): Knex.MsSqlConnectionConfig {
+  const u = new URL(url.replace(/^sqlserver:/i, 'mssql:'));
+  const q = u.searchParams;
+  const flag = (name: string, dflt: boolean) => (q.has(name) ? q.get(name) === 'true' : dflt);
+  return {
+    server: u.hostname,
+    port: u.port ? Number(u.port) : 1433,
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+    options: {
+      encrypt: flag('encrypt', true),
+      trustServerCertificate: flag('trustServerCertificate', false),
+      mapBinding: mssqlDateBinding,
+    },
+  } as Knex.MsSqlConnectionConfig;
+}
+
+/**
+ * knex binds a JS Date as legacy `datetime` (1/300 s steps), so milliseconds would not round-trip and comparisons
+ * with datetime2 columns would be off by up to 3 ms; bind it as datetime2 instead. tedious is loaded lazily (it is
+ * knex's own mssql driver) so SQLite/PostgreSQL users never load it.
+ */
+function mssqlDateBinding(value: unknown): { value: unknown; type: unknown } | undefined {
+  if (!(value instanceof Date)) return undefined;
+  const tedious = createRequire(import.meta.url)('tedious') as { TYPES: { DateTime2: unknown } };
+  return { value, type: tedious.TYPES.DateTime2 };
+}
+
+export function knexConfig(url: string, poolMax = 10): Knex.Config {
+  const dialect = dialectOf(url);
+  const migrationsConfig = { migrationSource: migrations, tableName: 'wa_migrations' };
+  if (dialect === 'sqlite') {
+    const filename = sqliteFile(url);
+    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+    return {
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      // One connection: SQLite has one writer; a single connection also makes BEGIN IMMEDIATE claims simple.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate: (conn: { pragma: (s: string) => unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('synchronous = NORMAL');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('busy_timeout = 5000');
+          done(null, conn);
+        },
+      },
+      migrations: migrationsConfig,
+    };
+  }
+  if (dialect === 'pg') {
+    return { client: 'pg', connection: url, pool: { min: 0, max: poolMax }, migrations: migrationsConfig };
+  }
+  return { client: 'mssql', connection: mssqlConnection(url), pool: { min: 0, max: poolMax }, migrations: migrationsConfig };
+}
+
+export function openDatabase(url: string, opts: { poolMax?: number } = {}): Database {
+  const knex = knexFactory(knexConfig(url, opts.poolMax));
+  return {
+    knex,
+    dialect: dialectOf(url),
+    description: redactUrl(url),
+    close: () => knex.destroy(),
+  };
+}
+
+export async function migrateLatest(db: Database): Promise<string[]> {
+  const [, applied] = (await db.knex.migrate.latest()) as [number, string[]];
+  return applied;
+}

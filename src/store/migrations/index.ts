@@ -1,0 +1,20 @@
+/**
+ * Numbered, append-only migrations, compiled into the program (no directory scanning, so they work the same from
+ * src/ under tsx and from dist/). A shipped migration is never edited: add a new one.
+ */
+import type { Knex } from 'knex';
+import * as m001 from './001-core.js';
+import * as m002 from './002-outbox.js';
+
+interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
+
+const all: Array<[string, Migration]> = [
+  ['001-core', m001],
+  ['002-outbox', m002],
+];
+
+export const migrations: Knex.MigrationSource<[string, Migration]> = {
+  getMigrations: async () => all,
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, m]) => m,
+};
