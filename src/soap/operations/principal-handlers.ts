@@ -1,0 +1,36 @@
+/**
+ * SoPrincipal.svc: AuthenticateUsernamePassword issues a 7T: ticket. The other operations exist in the WSDL so
+ * generated proxies load, and answer a clear not-supported error.
+ */
+import type { AuthService } from '../../auth/auth-service.js';
+import type { Contract } from '../../contract/index.js';
+import type { SoPrincipalBodiesWire as B, SoPrincipalCarrierWire } from '../../contract/wire-types.js';
+import { AppError } from '../../errors.js';
+import type { AssociateSummary } from '../../webhooks/types.js';
+import type { SoapHandlers } from '../soap-endpoint.js';
+
+function principal(a: AssociateSummary): SoPrincipalCarrierWire {
+  return {
+    UserType: 'InternalAssociate', Associate: a.name, AssociateId: a.associateId, IsPerson: a.personId > 0, PersonId: a.personId,
+    CountryId: 0, HomeCountryId: 0, ContactId: 0, GroupId: 0, BusinessId: 0, CategoryId: 0, ContactOwner: 0, RoleId: 0,
+    RoleName: null, RoleDescription: null, RoleType: 'Employee', Licenses: [], FullName: a.fullName, EMailAddress: null,
+    FunctionRights: [], EjUserId: 0, EjAccessLevel: 0, EjUserStatus: 'StatusNone', ProvidedCredentials: [], SecondaryGroups: [],
+    DatabaseContextIdentifier: null,
+  };
+}
+
+export function principalHandlers(deps: { auth: AuthService; contract: Contract }): SoapHandlers {
+  const handlers: SoapHandlers = {
+    async AuthenticateUsernamePassword(body: B['AuthenticateUsernamePassword']): Promise<B['AuthenticateResponse']> {
+      const r = await deps.auth.login(body.UserName ?? '', body.Password ?? '');
+      if (!r) return { Response: null, Credentials: null, AuthenticationSucceeded: false };
+      return { Response: principal(r.associate), Credentials: { Ticket: r.ticket }, AuthenticationSucceeded: true };
+    },
+  };
+  for (const op of deps.contract.operations) {
+    handlers[op.name] ??= async () => {
+      throw new AppError('not_supported', `SoPrincipal.${op.name} is not supported by this service; use AuthenticateUsernamePassword`);
+    };
+  }
+  return handlers;
+}
