@@ -33,6 +33,8 @@ export const configKeys = {
   allowInsecureTargets: ['ALLOW_INSECURE_TARGETS', bool.default(false),
     'Allow http:// targets and loopback/private addresses (development only)'],
   targetAllowlist: ['TARGET_ALLOWLIST', list.default([]), 'Hosts or CIDRs allowed even though private (comma separated)'],
+  targetHostsFile: ['TARGET_HOSTS_FILE', z.string().optional(),
+    'hosts(5)-format file consulted before DNS when resolving target names (split-horizon setups, tests); the address policy still applies'],
   pingOnSave: ['PING_ON_SAVE', bool.default(true), 'SaveWebhook first POSTs a signed test event and refuses the save unless 2xx (NetServer behaviour)'],
   contextIdentifier: ['CONTEXT_IDENTIFIER', z.string().default('Default'), 'ContextIdentifier in payloads (NetServer onsite: "Default")'],
   userAgent: ['USER_AGENT', z.string().default('NetServer-Webhook/8.8 (webhook-agent)'), 'User-Agent of deliveries'],

@@ -1,0 +1,63 @@
+/**
+ * Wires the delivery side for a process: the sender used by TestWebhook/SaveWebhook's ping, the save-time
+ * target policy, and (when started) the worker that drains the outbox.
+ */
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config.js';
+import type { Database } from '../store/db.js';
+import type { Logger } from '../logger.js';
+import { createSender } from '../delivery/sender.js';
+import { createWorker, type Worker } from '../delivery/worker.js';
+import { checkTargetUrl, defaultResolve, type Resolve } from '../delivery/target-guard.js';
+import type { TargetPort } from './webhook-agent.js';
+
+export interface DeliveryRuntime {
+  target: TargetPort;
+  startWorker(): Promise<void>;
+  /** Wakes the in-process worker (no-op when it is not running). */
+  wake(): void;
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Parses a hosts(5) file into name -> addresses. */
+export function parseHostsFile(text: string): Map<string, Array<{ address: string; family: number }>> {
+  const map = new Map<string, Array<{ address: string; family: number }>>();
+  for (const raw of text.split('\n')) {
+    const [address, ...names] = raw.replace(/#.*/, '').trim().split(/\s+/);
+    if (!address || names.length === 0) continue;
+    const family = address.includes(':') ? 6 : 4;
+    for (const n of names) {
+      const key = n.toLowerCase();
+      map.set(key, [...(map.get(key) ?? []), { address, family }]);
+    }
+  }
+  return map;
+}
+
+export function hostsFirstResolve(file: string | undefined): Resolve {
+  if (!file) return defaultResolve;
+  const hosts = parseHostsFile(readFileSync(file, 'utf8'));
+  return async (hostname) => hosts.get(hostname.toLowerCase()) ?? defaultResolve(hostname);
+}
+
+export function createDeliveryRuntime(deps: { db: Database; config: Config; logger: Logger; lookup?: Resolve }): DeliveryRuntime {
+  const { db, config, logger } = deps;
+  const lookup = deps.lookup ?? hostsFirstResolve(config.targetHostsFile);
+  const sender = createSender({ config, lookup });
+  let worker: Worker | null = null;
+  return {
+    target: {
+      checkTargetUrl: (url) => checkTargetUrl(url, config),
+      sendTestEvent: (hook, associateId) => sender.sendTestEvent(hook, { changedByAssociateId: associateId }),
+    },
+    async startWorker() {
+      worker = createWorker({ db, config, logger, lookup });
+      await worker.start();
+    },
+    wake: () => worker?.wake(),
+    async stop(graceMs) {
+      await worker?.stop({ graceMs });
+      sender.close();
+    },
+  };
+}

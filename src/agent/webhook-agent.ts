@@ -1,0 +1,125 @@
+/**
+ * The Webhook agent's operations in domain terms (camelCase, domain types). The SOAP handlers map the wire to
+ * these calls and back; this layer owns the order of things: validate, check the target, ping, save, enqueue.
+ */
+import type { Config } from '../config.js';
+import type { Database } from '../store/db.js';
+import { AppError, notFound } from '../errors.js';
+import {
+  createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, activeSubscriberIds,
+} from '../store/webhook-repository.js';
+import { enqueueEvent, cancelDeliveriesFor } from '../store/outbox-repository.js';
+import { validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
+import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
+
+export interface TestResult { success: boolean; message: string }
+
+/** The target-facing capabilities the agent needs (implemented by delivery/). */
+export interface TargetPort {
+  /** Save-time policy check of a URL (scheme, literal addresses, allowlist); a message when refused. */
+  checkTargetUrl(url: string): Promise<string | null> | string | null;
+  /** A real signed POST of the `test` event. */
+  sendTestEvent(hook: { name: string; targetUrl: string; secret: string | null; headers: Record<string, string> | null;
+    properties: Record<string, PropertyValue> | null }, associateId: number): Promise<{ ok: boolean; message: string }>;
+}
+
+export interface WebhookAgentDeps {
+  db: Database;
+  config: Pick<Config, 'allowInsecureTargets' | 'pingOnSave'>;
+  target: TargetPort;
+  /** Called after SignalEvent commits, so an in-process worker starts at once. */
+  wake?: () => void;
+  now?: () => Date;
+}
+
+export function createDefaultWebhook(): Webhook {
+  return {
+    webhookId: 0, name: '', events: ['contact.created', 'contact.deleted'], targetUrl: '', secret: null, state: 'Active',
+    type: 'webhook', headers: null, properties: null, registered: new Date(0), registeredAssociate: null, updated: null,
+    updatedAssociate: null, errorsEmail: null, errorEmails: null, errorAssociateIds: null, description: null,
+    notifyVia: [], notifyWhen: [], totalCalls: 0, totalErrors: 0, consecutiveErrors: 0, lastError: null,
+  };
+}
+
+export function createWebhookAgent(deps: WebhookAgentDeps) {
+  const { db, config, target } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  async function assertTargetAllowed(url: string): Promise<void> {
+    const refused = await target.checkTargetUrl(url);
+    if (refused) throw new AppError('invalid_argument', `TargetUrl: ${refused}`, { field: 'TargetUrl' });
+  }
+
+  return {
+    createDefaultWebhook,
+
+    async saveWebhook(draft: WebhookDraft, by: AssociateSummary): Promise<Webhook> {
+      const id = draft.webhookId ?? 0;
+      if (!Number.isInteger(id) || id < 0) throw new AppError('invalid_argument', 'WebhookId: must be 0 (new) or an existing id', { field: 'WebhookId' });
+      const existing = id > 0 ? await getWebhook(db.knex, id) : null;
+      if (id > 0 && !existing) throw notFound(`Webhook ${id}`);
+      const input = validateWebhook(draft, { allowInsecureTargets: config.allowInsecureTargets, existingState: existing?.state });
+      await assertTargetAllowed(input.targetUrl);
+      if (config.pingOnSave) {
+        const ping = await target.sendTestEvent(input, by.associateId);
+        if (!ping.ok) {
+          throw new AppError('target_refused', `TargetUrl did not accept the test event, so the webhook was not saved: ${ping.message}`,
+            { field: 'TargetUrl', friendlyText: 'The webhook target did not answer the test event with 200 OK' });
+        }
+      }
+      const at = now();
+      let savedId = id;
+      if (id === 0) savedId = await createWebhook(db.knex, input, at, by.associateId);
+      else if (!(await updateWebhook(db.knex, id, input, at, by.associateId))) throw notFound(`Webhook ${id}`);
+      const saved = await getWebhook(db.knex, savedId);
+      if (!saved) throw notFound(`Webhook ${savedId}`);
+      // A hook made Active again drains its parked deliveries: wake the worker.
+      if (saved.state === 'Active') deps.wake?.();
+      return saved;
+    },
+
+    async getWebhook(id: number): Promise<Webhook> {
+      const hook = await getWebhook(db.knex, id);
+      if (!hook) throw notFound(`Webhook ${id}`);
+      return hook;
+    },
+
+    async deleteWebhook(id: number): Promise<void> {
+      const deleted = await deleteWebhook(db.knex, id, (trx) => cancelDeliveriesFor(trx, id));
+      if (!deleted) throw notFound(`Webhook ${id}`);
+    },
+
+    listWebhooks(filter: WebhookFilter): Promise<Webhook[]> {
+      return listWebhooks(db.knex, filter);
+    },
+
+    async getLastError(id: number): Promise<string> {
+      const err = await getLastError(db.knex, id);
+      if (err === undefined) throw notFound(`Webhook ${id}`);
+      return err ?? '';
+    },
+
+    async testWebhook(draft: WebhookDraft, by: AssociateSummary): Promise<TestResult> {
+      const url = validateTargetUrl(draft.targetUrl, config.allowInsecureTargets);
+      const refused = await target.checkTargetUrl(url);
+      if (refused) return { success: false, message: `TargetUrl refused: ${refused}` };
+      const r = await target.sendTestEvent({
+        name: draft.name ?? '', targetUrl: url, secret: draft.secret || null, headers: draft.headers ?? null,
+        properties: draft.properties ?? null,
+      }, by.associateId);
+      return { success: r.ok, message: r.message };
+    },
+
+    async signalEvent(eventName: string, primaryKey: number, data: Record<string, PropertyValue>, by: AssociateSummary): Promise<number> {
+      const name = validateEventName('EventName', eventName);
+      const result = await db.knex.transaction(async (trx) => {
+        const ids = await activeSubscriberIds(trx, name);
+        return enqueueEvent(trx, { eventName: name, primaryKey, data, changedByAssociateId: by.associateId, timestamp: now() }, ids);
+      });
+      deps.wake?.();
+      return result.deliveries;
+    },
+  };
+}
+
+export type WebhookAgent = ReturnType<typeof createWebhookAgent>;

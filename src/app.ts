@@ -1,0 +1,62 @@
+/**
+ * The express app: one SOAP endpoint per service version, health and readiness. Built from its dependencies;
+ * no globals, so tests build as many as they like.
+ */
+import express from 'express';
+import type { Config } from './config.js';
+import type { Database } from './store/db.js';
+import type { Logger } from './logger.js';
+import type { AuthService } from './auth/auth-service.js';
+import type { DeliveryRuntime } from './agent/delivery-runtime.js';
+import { contractFor } from './contract/index.js';
+import { createSoapEndpoint } from './soap/soap-endpoint.js';
+import { webhookHandlers } from './soap/operations/webhook-handlers.js';
+import { principalHandlers } from './soap/operations/principal-handlers.js';
+import { createWebhookAgent } from './agent/webhook-agent.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  auth: AuthService;
+  delivery: DeliveryRuntime;
+  logger: Logger;
+}
+
+export const webhookVersions = [85, 86, 87, 88] as const;
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, db, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await db.knex.raw('select 1 as ok');
+      res.json({ status: 'ready', database: db.dialect });
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'readiness check failed');
+      res.status(503).json({ status: 'unavailable', reason: 'database not reachable' });
+    }
+  });
+
+  const agent = createWebhookAgent({ db, config, target: deps.delivery.target, wake: () => deps.delivery.wake() });
+  const common = { bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger };
+  for (const version of webhookVersions) {
+    const contract = contractFor('Webhook', version);
+    app.use(`/Remote/Services${version}/Webhook.svc`, createSoapEndpoint({
+      ...common, wsdlXml: contract.wsdlXml, handlers: webhookHandlers({ agent, auth: deps.auth, version }),
+    }));
+  }
+  app.use('/Remote/Services88/SoPrincipal.svc', createSoapEndpoint({
+    ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: principalHandlers({ auth: deps.auth, contract: contractFor('SoPrincipal', 88) }),
+  }));
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('Not found. SOAP endpoints: /Remote/Services85..88/Webhook.svc, /Remote/Services88/SoPrincipal.svc\n');
+  });
+  return app;
+}

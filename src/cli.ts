@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * Entry point: builds the object graph and runs one command.
+ *   serve              SOAP service (and, unless WORKER_ENABLED=false, the delivery worker)
+ *   worker             the delivery worker alone (scale out on PostgreSQL / SQL Server)
+ *   migrate            apply database migrations and exit
+ *   user add <name>    add an associate (password from --password or generated) and print a ticket
+ *   ticket <name>      print a fresh ticket for an existing associate (asks for the password)
+ */
+import { randomBytes } from 'node:crypto';
+import { Command } from 'commander';
+import { loadConfig, redactedConfig, type Config, type ConfigInput } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { openDatabase, migrateLatest, type Database } from './store/db.js';
+import { backfillEventRows } from './store/webhook-repository.js';
+import { createAuthService } from './auth/auth-service.js';
+import { createApp } from './app.js';
+import { createDeliveryRuntime } from './agent/delivery-runtime.js';
+
+interface Common { config?: string; databaseUrl?: string; port?: string }
+
+function setup(opts: Common, overrides: ConfigInput = {}): { config: Config; logger: Logger } {
+  const config = loadConfig({
+    file: opts.config,
+    overrides: { ...overrides, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}), ...(opts.port ? { port: opts.port } : {}) },
+  });
+  return { config, logger: createLogger(config.logLevel) };
+}
+
+async function openMigrated(config: Config, logger: Logger): Promise<Database> {
+  const db = openDatabase(config.databaseUrl, { poolMax: config.dbPoolMax });
+  const applied = await migrateLatest(db);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+  await backfillEventRows(db.knex);
+  return db;
+}
+
+function authFor(db: Database, config: Config) {
+  return createAuthService({
+    db: db.knex, ticketTtlMs: config.ticketTtlMs, loginFailuresPerWindow: config.loginFailuresPerWindow, loginWindowMs: config.loginWindowMs,
+  });
+}
+
+async function serve(opts: Common) {
+  const { config, logger } = setup(opts);
+  logger.info({ config: redactedConfig(config) }, 'starting');
+  const db = await openMigrated(config, logger);
+  const auth = authFor(db, config);
+  const admin = await auth.ensureAdmin({ userName: config.adminUser, password: config.adminPassword });
+  if (admin.created && admin.generatedPassword) {
+    // Printed once, on stdout only, so the operator can log in; never logged.
+    process.stdout.write(`\nCreated associate '${config.adminUser}' with generated password: ${admin.generatedPassword}\n` +
+      'Set ADMIN_PASSWORD to choose it yourself. It is not shown again.\n\n');
+  }
+  const delivery = createDeliveryRuntime({ db, config, logger });
+  if (config.workerEnabled) await delivery.startWorker();
+  const app = createApp({ config, db, auth, delivery, logger });
+  const server = app.listen(config.port, config.host, () => {
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.port;
+    logger.info({ port, database: db.description, worker: config.workerEnabled }, 'listening');
+    process.stdout.write(`webhook-agent listening on http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/Remote/Services88/Webhook.svc\n`);
+  });
+  server.keepAliveTimeout = 65_000;
+  onShutdown(logger, async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    await delivery.stop(config.shutdownGraceMs);
+    await db.close();
+  });
+}
+
+async function worker(opts: Common) {
+  const { config, logger } = setup(opts);
+  const db = await openMigrated(config, logger);
+  const delivery = createDeliveryRuntime({ db, config, logger });
+  await delivery.startWorker();
+  logger.info({ database: db.description }, 'worker started');
+  onShutdown(logger, async () => {
+    await delivery.stop(config.shutdownGraceMs);
+    await db.close();
+  });
+}
+
+function onShutdown(logger: Logger, stop: () => Promise<void>) {
+  let stopping = false;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal: sig }, 'shutting down');
+      stop().then(() => process.exit(0), (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+    });
+  }
+}
+
+const program = new Command('webhook-agent').description('NetServer-compatible Webhook Agent');
+program.option('-c, --config <file>', 'JSON configuration file').option('--database-url <url>', 'overrides DATABASE_URL');
+program.command('serve').description('run the SOAP service (and the delivery worker)').option('-p, --port <port>', 'overrides PORT')
+  .action(() => serve(program.opts()));
+program.command('worker').description('run the delivery worker only').action(() => worker(program.opts()));
+program.command('migrate').description('apply migrations and exit').action(async () => {
+  const { config, logger } = setup(program.opts());
+  const db = await openMigrated(config, logger);
+  await db.close();
+});
+const user = program.command('user').description('manage associates');
+user.command('add <name>').description('add an associate and print a ticket').option('--password <password>', 'password (generated when omitted)')
+  .action(async (name: string, o: { password?: string }) => {
+    const { config, logger } = setup(program.opts());
+    const db = await openMigrated(config, logger);
+    const auth = authFor(db, config);
+    const password = o.password ?? randomBytes(18).toString('base64url');
+    const created = await auth.addAssociate(name, password);
+    const login = await auth.login(name, password);
+    process.stdout.write(`associate ${name} (id ${created.associateId})\n` +
+      (o.password ? '' : `password: ${password}\n`) + `ticket: ${login?.ticket}\n`);
+    await db.close();
+  });
+program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
+  .action(async (name: string) => {
+    const { config, logger } = setup(program.opts());
+    const db = await openMigrated(config, logger);
+    const password = process.env.WA_PASSWORD ?? (await readStdin()).trim();
+    const login = await authFor(db, config).login(name, password);
+    await db.close();
+    if (!login) {
+      process.stderr.write('authentication failed\n');
+      process.exit(1);
+    }
+    process.stdout.write(`${login.ticket}\n`);
+  });
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { configKeys, loadConfig } from '../../src/config.js';
+
+test('README documents every configuration key with its environment variable', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const missing = Object.entries(configKeys).filter(([key, [env]]) => !readme.includes(`\`${key}\``) || !readme.includes(`\`${env}\``));
+  assert.deepEqual(missing.map(([k]) => k), []);
+});
+
+test('config layers: defaults < file < env < overrides, and errors name the key', async () => {
+  const { writeFileSync, mkdtempSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const file = join(mkdtempSync(join(tmpdir(), 'wa-cfg-')), 'c.json');
+  writeFileSync(file, JSON.stringify({ port: 7000, logLevel: 'warn' }));
+  assert.equal(loadConfig({ env: {}, file }).port, 7000);
+  assert.equal(loadConfig({ env: { PORT: '7100' }, file }).port, 7100);
+  assert.equal(loadConfig({ env: { PORT: '7100' }, file, overrides: { port: '7200' } }).port, 7200);
+  assert.equal(loadConfig({ env: {} }).port, 8080);
+  assert.throws(() => loadConfig({ env: { DELIVERY_TIMEOUT_MS: 'soon' } }), /deliveryTimeoutMs \(DELIVERY_TIMEOUT_MS\)/);
+  assert.throws(() => loadConfig({ env: {}, file: (writeFileSync(file, '{"nope":1}'), file) }), /Invalid configuration/);
+  assert.ok(Object.isFrozen(loadConfig({ env: {} })));
+});
