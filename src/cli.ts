@@ -37,7 +37,7 @@ async function openMigrated(config: Config, logger: Logger): Promise<Database> {
 
 function authFor(db: Database, config: Config) {
   return createAuthService({
-    db: db.knex, ticketTtlMs: config.ticketTtlMs, loginFailuresPerWindow: config.loginFailuresPerWindow, loginWindowMs: config.loginWindowMs,
+    db: db.knex, ticketTtlMs: config.ticketTtlMs, ticketCacheMs: config.ticketCacheMs, loginFailuresPerWindow: config.loginFailuresPerWindow, loginWindowMs: config.loginWindowMs,
   });
 }
 

@@ -28,6 +28,8 @@ export const configKeys = {
   adminUser: ['ADMIN_USER', z.string().min(1).default('admin'), 'Associate created on first start when none exists'],
   adminPassword: ['ADMIN_PASSWORD', z.string().optional(), 'Its password; when unset a random one is generated and printed once'],
   ticketTtlMs: ['TICKET_TTL_MS', int(1000).default(6 * 3600_000), 'Sliding ticket lifetime (NetServer: 6 h)'],
+  ticketCacheMs: ['TICKET_CACHE_MS', int(0).default(5000),
+    'How long a validated ticket is trusted before the database is asked again (renewal is written at most this often; revocation from another process takes this long)'],
   loginFailuresPerWindow: ['LOGIN_FAILURES_PER_WINDOW', int(1).default(5), 'Failed logins per user name before further attempts are slowed'],
   loginWindowMs: ['LOGIN_WINDOW_MS', int(1000).default(15 * 60_000), 'Window for counting failed logins'],
   allowInsecureTargets: ['ALLOW_INSECURE_TARGETS', bool.default(false),

@@ -33,6 +33,12 @@ export interface AuthServiceOptions {
   loginWindowMs: number;
   /** Injected clock for tests; defaults to the system clock. */
   now?: () => Date;
+  /**
+   * How long a validated ticket is trusted without asking the database again (0: always ask). The sliding
+   * renewal is then written at most this often, and a revocation made by another process (deleted associate)
+   * takes effect within this time; revocations in this process take effect at once.
+   */
+  ticketCacheMs?: number;
   /** Most user names whose failures are remembered; beyond it the oldest entries are forgotten. */
   maxThrottledNames?: number;
 }
@@ -171,6 +177,11 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     }
   }
 
+  // ticket hash -> associate, validated at `until` - ticketCacheMs; Map order = insertion order, for eviction.
+  const ticketCache = new Map<string, { associate: AssociateSummary; until: number }>();
+  const ticketCacheMs = Math.min(opts.ticketCacheMs ?? 0, ticketTtlMs);
+  const maxCachedTickets = 10_000;
+
   async function authenticate(ticket: string | undefined | null): Promise<AssociateSummary> {
     // Messages never contain the ticket: they end up in ExceptionInfo and logs.
     if (ticket === undefined || ticket === null || ticket.trim() === '') {
@@ -178,16 +189,27 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     }
     const t = ticket.trim();
     if (!isWellFormedTicket(t)) throw unauthenticated('The ticket is malformed');
-    const associateId = await touchTicket(db, hashTicket(t), now(), ticketTtlMs);
+    const hash = hashTicket(t);
+    const at = now();
+    const cached = ticketCache.get(hash);
+    if (cached && at.getTime() < cached.until) return cached.associate;
+    ticketCache.delete(hash);
+    const associateId = await touchTicket(db, hash, at, ticketTtlMs);
     if (associateId === null) throw unauthenticated('The ticket is unknown or has expired');
     const associate = await getAssociate(db, associateId);
     // touchTicket already checked the associate; this covers a deletion in between.
     if (!associate || associate.deleted) throw unauthenticated('The ticket is unknown or has expired');
-    return toSummary(associate);
+    const summary = toSummary(associate);
+    if (ticketCacheMs > 0) {
+      if (ticketCache.size >= maxCachedTickets) ticketCache.delete(ticketCache.keys().next().value as string);
+      ticketCache.set(hash, { associate: summary, until: at.getTime() + ticketCacheMs });
+    }
+    return summary;
   }
 
   async function logout(ticket: string): Promise<boolean> {
     const t = ticket.trim();
+    ticketCache.clear();
     if (!isWellFormedTicket(t)) return false;
     return deleteTicket(db, hashTicket(t));
   }
@@ -221,6 +243,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     if (!a) return false;
     await storePasswordHash(db, a.associateId, await hashPassword(password), now());
     await deleteTicketsFor(db, a.associateId);
+    ticketCache.clear();
     failures.delete(keyOf(name));
     return true;
   }
@@ -230,6 +253,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     if (!a) return false;
     await markDeleted(db, a.associateId, now());
     await deleteTicketsFor(db, a.associateId);
+    ticketCache.clear();
     return true;
   }
 

@@ -65,6 +65,31 @@ function mssqlDateBinding(value: unknown): { value: unknown; type: unknown } | u
   return { value, type: tedious.TYPES.DateTime2 };
 }
 
+interface SqliteConnection {
+  pragma(s: string): unknown;
+  prepare(sql: string): unknown;
+}
+
+/**
+ * knex prepares every query anew; better-sqlite3 statements are reusable, and preparing was ~9 % of a GetWebhook
+ * request's CPU. Keep the most recently used statements per connection (knex's SQL text repeats per query shape).
+ */
+function cachePreparedStatements(conn: SqliteConnection, max = 256): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let st = cache.get(sql);
+    if (st !== undefined) {
+      cache.delete(sql);
+    } else {
+      st = prepare(sql);
+      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(sql, st);
+    return st;
+  };
+}
+
 export function knexConfig(url: string, poolMax = 10): Knex.Config {
   const dialect = dialectOf(url);
   const migrationsConfig = { migrationSource: migrations, tableName: 'wa_migrations' };
@@ -79,7 +104,8 @@ export function knexConfig(url: string, poolMax = 10): Knex.Config {
       pool: {
         min: 1,
         max: 1,
-        afterCreate: (conn: { pragma: (s: string) => unknown }, done: (err: Error | null, conn: unknown) => void) => {
+        afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
+          cachePreparedStatements(conn);
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');

@@ -22,7 +22,6 @@ import {
   type WebhookFilter,
   type WebhookInput,
 } from '../webhooks/types.js';
-import { getAssociateSummaries } from './associate-repository.js';
 import {
   insertInChunks,
   isUniqueViolation,
@@ -259,11 +258,31 @@ const webhookSelect = [
   'u.last_error',
 ];
 
+/** The Registered/Updated associate columns, joined so that reading hooks needs no extra round trip. */
+function associateSelect(alias: 'ra' | 'ua'): string[] {
+  return ['associate_id', 'name', 'full_name', 'person_id', 'deleted'].map((c) => `${alias}.${c} as ${alias}_${c}`);
+}
+
+function joinedAssociate(r: Record<string, unknown>, alias: 'ra' | 'ua', id: number): AssociateSummary | null {
+  if (id <= 0) return null;
+  if (r[`${alias}_associate_id`] == null) {
+    // An id from an imported NetServer row may name an associate we do not have: keep the id, names unknown.
+    return { associateId: id, name: '', fullName: '', userName: '', personId: 0, deleted: false };
+  }
+  const name = String(r[`${alias}_name`] ?? '');
+  return {
+    associateId: id, name, fullName: String(r[`${alias}_full_name`] ?? ''), userName: name,
+    personId: toInt(r[`${alias}_person_id`]), deleted: toInt(r[`${alias}_deleted`]) !== 0,
+  };
+}
+
 /** The first of the queries behind getWebhook/listWebhooks: hooks with their usage counters, by webhook_id. */
 export function webhooksQuery(k: Knex, filter: WebhookFilter & { webhookId?: number }): Knex.QueryBuilder {
   const q = k('webhook as w')
     .leftJoin('webhook_usage as u', 'u.webhook_usage_id', 'w.webhook_id')
-    .select(webhookSelect)
+    .leftJoin('associate as ra', 'ra.associate_id', 'w.registered_associate_id')
+    .leftJoin('associate as ua', 'ua.associate_id', 'w.updated_associate_id')
+    .select([...webhookSelect, ...associateSelect('ra'), ...associateSelect('ua')])
     .orderBy('w.webhook_id');
   return applyWebhookFilter(k, q, filter);
 }
@@ -297,29 +316,11 @@ interface WebhookRow {
   last_error: string | null;
 }
 
-function associateOrStub(id: number, known: Map<number, AssociateSummary>): AssociateSummary | null {
-  if (id <= 0) return null;
-  // An id from an imported NetServer row may name an associate we do not have: keep the id, names unknown.
-  return known.get(id) ?? { associateId: id, name: '', fullName: '', userName: '', personId: 0, deleted: false };
-}
-
-/** Four queries whatever the number of hooks: hooks, events, notify rows, associates. */
+/** Two queries whatever the number of hooks: hooks (with usage and associates joined), notify rows. */
 async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?: number }): Promise<Webhook[]> {
   const k = knexOf(db);
   const rows = (await webhooksQuery(k, filter)) as WebhookRow[];
   if (rows.length === 0) return [];
-
-  const eventRows = (await k('webhook_event')
-    .select('webhook_id', 'event_name')
-    .whereIn('webhook_id', matchedIds(k, filter))
-    .orderBy([{ column: 'webhook_id' }, { column: 'ordinal' }])) as Array<{ webhook_id: unknown; event_name: string }>;
-  const eventsById = new Map<number, string[]>();
-  for (const r of eventRows) {
-    const id = toInt(r.webhook_id);
-    const list = eventsById.get(id) ?? [];
-    list.push(r.event_name);
-    eventsById.set(id, list);
-  }
 
   const notifyRows = (await k('webhook_notify')
     .select('webhook_id', 'associate_id', 'email_recipient')
@@ -338,17 +339,15 @@ async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?:
     }
   }
 
-  const associateIds = rows.flatMap((r) => [toInt(r.registered_associate_id), toInt(r.updated_associate_id)]);
-  const associates = await getAssociateSummaries(db, associateIds);
-
   return rows.map((r) => {
     const id = toInt(r.webhook_id);
     const state = stateFromInt(toInt(r.state));
     return {
       webhookId: id,
       name: r.name ?? '',
-      // Rows NetServer wrote have no webhook_event rows until backfillEventRows runs: fall back to the comma list.
-      events: eventsById.get(id) ?? parseEventsColumn(r.events),
+      // The comma list is the source of truth (NetServer's column; webhook_event rows are its index, kept in step
+      // on every write and by backfillEventRows for rows NetServer wrote).
+      events: parseEventsColumn(r.events),
       targetUrl: r.target_url ?? '',
       secret: r.secret,
       // 0 (Unknown) is not a state a hook can be saved in; treat such a row as not delivering.
@@ -363,9 +362,9 @@ async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?:
       notifyVia: flagsFromInt(notifyViaFlags, toInt(r.notify_via)),
       notifyWhen: flagsFromInt(notifyWhenFlags, toInt(r.notify_when)),
       registered: toRequiredDate(r.registered),
-      registeredAssociate: associateOrStub(toInt(r.registered_associate_id), associates),
+      registeredAssociate: joinedAssociate(r as unknown as Record<string, unknown>, 'ra', toInt(r.registered_associate_id)),
       updated: toDate(r.updated),
-      updatedAssociate: associateOrStub(toInt(r.updated_associate_id), associates),
+      updatedAssociate: joinedAssociate(r as unknown as Record<string, unknown>, 'ua', toInt(r.updated_associate_id)),
       totalCalls: toInt(r.total_calls),
       totalErrors: toInt(r.total_errors),
       consecutiveErrors: toInt(r.consecutive_errors),

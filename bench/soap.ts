@@ -1,0 +1,67 @@
+/**
+ * GetWebhook and GetAllWebhooks(100 webhooks) requests/s through the real SOAP app (ticket check, SQLite read,
+ * compiled serializer) against plain express sending the same response bytes, measured in one run with the same
+ * closed-loop client. Servers run in a child process so the client does not share their event loop.
+ *
+ *   node --disable-proto=delete --import tsx bench/soap.ts      (BENCH_SECONDS=5, BENCH_CONCURRENCY=16)
+ * Targets (issue 2): >= 0.6 of plain for GetWebhook, >= 0.25 for GetAllWebhooks(100).
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { closedLoop, type LoadResult } from './http-load.js';
+
+const NS = 'http://www.superoffice.net/ws/crm/NetServer/Services88';
+const env = (ticket: string, body: string) => Buffer.from(
+  `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><Credentials xmlns="${NS}"><Ticket>${ticket}</Ticket></Credentials></s:Header><s:Body>${body}</s:Body></s:Envelope>`);
+
+export async function runSoapBench(seconds = Number(process.env.BENCH_SECONDS ?? 5), concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16)) {
+  const child = spawn(process.execPath, ['--disable-proto=delete', '--import', 'tsx', fileURLToPath(new URL('./fixtures/soap-servers.ts', import.meta.url))],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
+    });
+    const { soapUrl, plainUrl, ticket } = JSON.parse(line) as { soapUrl: string; plainUrl: string; ticket: string };
+    const cases = [
+      { name: 'GetWebhook', body: env(ticket, `<GetWebhook xmlns="${NS}"><WebhookId>1</WebhookId></GetWebhook>`) },
+      { name: 'GetAllWebhooks(100)', body: env(ticket, `<GetAllWebhooks xmlns="${NS}"><StatusFilter>Unknown</StatusFilter></GetAllWebhooks>`) },
+    ];
+    const out: Array<{ name: string; bytes: number; soap: LoadResult; plain: LoadResult; ratio: number }> = [];
+    for (const c of cases) {
+      const headers = { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${NS}/Webhook/${c.name.replace(/\(.*/, '')}"` };
+      const sample = await fetch(soapUrl, { method: 'POST', headers, body: c.body });
+      const bytes = Buffer.from(await sample.arrayBuffer());
+      if (!sample.ok || !bytes.includes('<Succeeded xmlns="' + NS + '">true</Succeeded>')) throw new Error(`${c.name} failed: ${bytes.toString().slice(0, 400)}`);
+      await fetch(`${plainUrl}/set?key=${encodeURIComponent(c.name)}`, { method: 'POST', body: bytes });
+      const check = (b: Buffer) => b.length === bytes.length;
+      // Warm-up, then alternate plain and SOAP so drift on a shared machine hits both.
+      await closedLoop({ url: soapUrl, headers, body: c.body, concurrency, seconds: 1, check });
+      const plainUrlFor = `${plainUrl}/reply?key=${encodeURIComponent(c.name)}`;
+      const p1 = await closedLoop({ url: plainUrlFor, headers, body: c.body, concurrency, seconds: seconds / 2, check });
+      const s1 = await closedLoop({ url: soapUrl, headers, body: c.body, concurrency, seconds: seconds / 2, check });
+      const s2 = await closedLoop({ url: soapUrl, headers, body: c.body, concurrency, seconds: seconds / 2, check });
+      const p2 = await closedLoop({ url: plainUrlFor, headers, body: c.body, concurrency, seconds: seconds / 2, check });
+      const merge = (a: LoadResult, b: LoadResult): LoadResult => ({
+        requests: a.requests + b.requests, failures: a.failures + b.failures, seconds: a.seconds + b.seconds,
+        perSecond: (a.requests + b.requests) / (a.seconds + b.seconds), p50Ms: (a.p50Ms + b.p50Ms) / 2, p99Ms: Math.max(a.p99Ms, b.p99Ms),
+      });
+      const soap = merge(s1, s2);
+      const plain = merge(p1, p2);
+      out.push({ name: c.name, bytes: bytes.length, soap, plain, ratio: soap.perSecond / plain.perSecond });
+    }
+    console.log(`\nSOAP vs plain express, same bytes, ${concurrency} keep-alive clients, ${seconds}s each:`);
+    console.log('| operation | response bytes | SOAP req/s | plain req/s | ratio | target | SOAP p99 ms | failures |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const r of out) {
+      const target = r.name === 'GetWebhook' ? 0.6 : 0.25;
+      console.log(`| ${r.name} | ${r.bytes} | ${r.soap.perSecond.toFixed(0)} | ${r.plain.perSecond.toFixed(0)} | ${r.ratio.toFixed(2)} | >= ${target} ${r.ratio >= target ? 'met' : 'MISSED'} | ${r.soap.p99Ms.toFixed(1)} | ${r.soap.failures + r.plain.failures} |`);
+    }
+    return out;
+  } finally {
+    child.kill();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await runSoapBench();
