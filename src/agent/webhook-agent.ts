@@ -41,6 +41,19 @@ export function createDefaultWebhook(): Webhook {
   };
 }
 
+/**
+ * On update, an element the request omits keeps its stored value and a nil one clears it. WCF proxies send every
+ * member, so nothing changes for them; zeep omits unset members; and a Services85-87 client, which cannot see
+ * ErrorsEmail..LastError, does not wipe what a Services88 client set.
+ */
+export function withStoredValues(draft: WebhookDraft, stored: Webhook): WebhookDraft {
+  const merged: Record<string, unknown> = { ...draft };
+  const keys: Array<keyof WebhookDraft> = ['name', 'events', 'targetUrl', 'secret', 'type', 'headers', 'properties', 'errorsEmail',
+    'errorEmails', 'errorAssociateIds', 'description', 'notifyVia', 'notifyWhen'];
+  for (const k of keys) if (draft[k] === undefined) merged[k] = stored[k as keyof Webhook];
+  return merged as WebhookDraft;
+}
+
 export function createWebhookAgent(deps: WebhookAgentDeps) {
   const { db, config, target } = deps;
   const now = deps.now ?? (() => new Date());
@@ -58,7 +71,8 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
       if (!Number.isInteger(id) || id < 0) throw new AppError('invalid_argument', 'WebhookId: must be 0 (new) or an existing id', { field: 'WebhookId' });
       const existing = id > 0 ? await getWebhook(db.knex, id) : null;
       if (id > 0 && !existing) throw notFound(`Webhook ${id}`);
-      const input = validateWebhook(draft, { allowInsecureTargets: config.allowInsecureTargets, existingState: existing?.state });
+      const input = validateWebhook(existing ? withStoredValues(draft, existing) : draft,
+        { allowInsecureTargets: config.allowInsecureTargets, existingState: existing?.state });
       await assertTargetAllowed(input.targetUrl);
       if (config.pingOnSave) {
         const ping = await target.sendTestEvent(input, by.associateId);

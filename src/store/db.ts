@@ -68,6 +68,7 @@ function mssqlDateBinding(value: unknown): { value: unknown; type: unknown } | u
 interface SqliteConnection {
   pragma(s: string): unknown;
   prepare(sql: string): unknown;
+  function(name: string, opts: { deterministic: boolean }, fn: (v: unknown) => unknown): unknown;
 }
 
 /**
@@ -106,6 +107,9 @@ export function knexConfig(url: string, poolMax = 10): Knex.Config {
         max: 1,
         afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
           cachePreparedStatements(conn);
+          // SQLite's built-in lower() folds A-Z only; NetServer's case-insensitive collations fold every letter.
+          // Registered before migrations run, so expression indexes on lower(name) are built with it.
+          conn.function('lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');

@@ -43,24 +43,30 @@ function stateIn(v: string | undefined | null): WebhookState | undefined {
   return v as WebhookState;
 }
 
+/** Absent elements stay undefined (an update keeps the stored value); nil ones become null (cleared). */
+function opt<T, R>(v: T | null | undefined, f: (x: T) => R): R | null | undefined {
+  return v === undefined ? undefined : v === null ? null : f(v);
+}
+
 export function draftFromWire(w: WebhookWire | null | undefined): WebhookDraft {
   if (!w) throw invalidArgument('Webhook', 'is required');
+  const strings = (list: (string | null)[]) => list.filter((e): e is string => e != null);
   return {
     webhookId: w.WebhookId ?? 0,
     name: w.Name,
-    events: w.Events?.filter((e): e is string => e != null) ?? null,
+    events: opt(w.Events, strings),
     targetUrl: w.TargetUrl,
     secret: w.Secret,
     state: stateIn(w.State),
     type: w.Type,
-    headers: dictionaryToRecord('Headers', w.Headers),
-    properties: dictionaryToRecord<PropertyValue>('Properties', w.Properties as KeyValueWire<PropertyValue>[] | null | undefined),
+    headers: opt(w.Headers, (h) => dictionaryToRecord('Headers', h)),
+    properties: opt(w.Properties, (p) => dictionaryToRecord<PropertyValue>('Properties', p as KeyValueWire<PropertyValue>[])),
     errorsEmail: w.ErrorsEmail,
-    errorEmails: w.ErrorEmails?.filter((e): e is string => e != null) ?? null,
-    errorAssociateIds: w.ErrorAssociates?.map((a) => a?.Id ?? 0).filter((id) => id > 0) ?? null,
+    errorEmails: opt(w.ErrorEmails, strings),
+    errorAssociateIds: opt(w.ErrorAssociates, (list) => list.map((a) => a?.Id ?? 0).filter((id) => id > 0)),
     description: w.Description,
-    notifyVia: flagsIn('NotifyVia', notifyViaFlags, w.NotifyVia),
-    notifyWhen: flagsIn('NotifyWhen', notifyWhenFlags, w.NotifyWhen),
+    notifyVia: opt(w.NotifyVia, (f) => flagsIn('NotifyVia', notifyViaFlags, f)),
+    notifyWhen: opt(w.NotifyWhen, (f) => flagsIn('NotifyWhen', notifyWhenFlags, f)),
   };
 }
 
