@@ -6,9 +6,10 @@ import type { Config } from '../config.js';
 import type { Database } from '../store/db.js';
 import { AppError, notFound } from '../errors.js';
 import {
-  createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, activeSubscriberIds,
+  createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, activeSubscriberIds, resetConsecutiveErrors,
 } from '../store/webhook-repository.js';
 import { enqueueEvent, cancelDeliveriesFor } from '../store/outbox-repository.js';
+import { fireStateEvent } from '../delivery/state-event.js';
 import { validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
 
@@ -82,9 +83,18 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
         }
       }
       const at = now();
-      let savedId = id;
-      if (id === 0) savedId = await createWebhook(db.knex, input, at, by.associateId);
-      else if (!(await updateWebhook(db.knex, id, input, at, by.associateId))) throw notFound(`Webhook ${id}`);
+      const savedId = await db.knex.transaction(async (trx) => {
+        if (id === 0) return createWebhook(trx, input, at, by.associateId);
+        if (!(await updateWebhook(trx, id, input, at, by.associateId))) throw notFound(`Webhook ${id}`);
+        if (existing && existing.state !== input.state) {
+          // A hook made Active again starts a fresh error count (else its next failure would disable it at once),
+          // and NetServer announces the change as webhook{id}.started / .stopped.
+          if (input.state === 'Active') await resetConsecutiveErrors(trx, id);
+          const verb = input.state === 'Active' ? 'started' : input.state === 'Stopped' ? 'stopped' : null;
+          if (verb) await fireStateEvent(trx, id, verb, { now: at.getTime() });
+        }
+        return id;
+      });
       const saved = await getWebhook(db.knex, savedId);
       if (!saved) throw notFound(`Webhook ${savedId}`);
       // A hook made Active again drains its parked deliveries: wake the worker.

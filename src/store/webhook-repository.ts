@@ -408,6 +408,11 @@ export async function deleteWebhook(
 }
 
 /** webhook_usage.last_error; null when none; undefined when there is no such webhook. */
+/** A hook re-activated by its owner starts counting failures afresh (NetServer: the receiver resets the state). */
+export async function resetConsecutiveErrors(db: Queryable, webhookId: number): Promise<void> {
+  await knexOf(db)('webhook_usage').where('webhook_usage_id', webhookId).update({ consecutive_errors: 0 });
+}
+
 export async function getLastError(db: Queryable, webhookId: number): Promise<string | null | undefined> {
   const row = (await knexOf(db)('webhook as w')
     .leftJoin('webhook_usage as u', 'u.webhook_usage_id', 'w.webhook_id')
