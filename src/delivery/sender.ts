@@ -1,0 +1,257 @@
+/**
+ * The one place that talks HTTP to webhook targets (the project's only axios user).
+ *
+ * Request (notes/netserver-contract.md 3.1): POST, body from payload.ts, headers in this order:
+ *   Content-Type: application/json; charset=utf-8
+ *   User-Agent: <config userAgent>
+ *   X-SuperOffice-Event: <event name as subscribed>
+ *   X-SuperOffice-EventId: <body EventId>
+ *   X-SuperOffice-Retry: <retries before this attempt>  (0 on the first attempt, 1 on the second, ...; NetServer
+ *     documents "the number of retries this webhook has been tried to be sent" without saying where it starts)
+ *   X-Hook-Test: true                                   (test event only)
+ *   X-SuperOffice-Signature: <base64 HMAC-SHA256>       (only when the hook has a secret)
+ *   the hook's own Headers, except names that would change the above or the transport: Content-Type,
+ *   Content-Length, Host, Transfer-Encoding, Connection, X-SuperOffice-*, X-Hook-Test (dropped, not an error, so
+ *   a stored NetServer hook still delivers).
+ *
+ * Transport: redirects are not followed (a 3xx is a failed attempt), no proxy from the environment (it would
+ * bypass the target guard), keep-alive agents whose `lookup` is the target guard, one deadline per attempt
+ * covering connect, response and body, and at most responseCapBytes of the response body read (then the socket
+ * is destroyed instead of draining the rest).
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import axios, { type AxiosResponse } from 'axios';
+import type { Config } from '../config.js';
+import { payloadBytes, testEventName } from './payload.js';
+import { signBody } from './signature.js';
+import { checkTargetUrl, createGuardedLookup, targetRefusedCode, type Resolve } from './target-guard.js';
+import {
+  capReport, classifyStatus, classifyTransportError, parseRetryAfter, reportCapChars, type DeliveryOutcome,
+} from './outcome.js';
+
+export type SenderConfig = Pick<Config, 'deliveryTimeoutMs' | 'responseCapBytes' | 'allowInsecureTargets' |
+  'targetAllowlist' | 'userAgent' | 'contextIdentifier' | 'retryAfterCapMs'>;
+
+export interface SenderOptions {
+  config: SenderConfig;
+  /** Name resolution for targets (tests inject a fixed map); the guard checks whatever it returns. */
+  lookup?: Resolve;
+  /** Epoch ms, for Retry-After dates. */
+  now?: () => number;
+}
+
+/** What the sender needs of a webhook. */
+export interface TargetHook {
+  name: string;
+  targetUrl: string;
+  secret: string | null;
+  headers: Record<string, string> | null;
+  properties: Record<string, unknown> | null;
+}
+
+export interface DeliveryJob {
+  hook: TargetHook;
+  /** The delivery's EventId (same for every attempt). */
+  eventUuid: string;
+  /** 1 for the first attempt. */
+  attemptNo: number;
+  eventName: string;
+  primaryKey: number;
+  data: Record<string, unknown>;
+  changedByAssociateId: number;
+  timestamp: Date;
+  /** Aborts the attempt (worker shutdown); the outcome is then a failure the caller should not record. */
+  signal?: AbortSignal;
+}
+
+export interface TestEventResult {
+  ok: boolean;
+  status?: number;
+  /** Status line, response headers and body (or the error), capped at 4000 characters. */
+  message: string;
+}
+
+const reservedHeader = /^(content-type|content-length|host|transfer-encoding|connection|x-superoffice-.*|x-hook-test)$/i;
+
+export function requestHeaders(job: DeliveryJob, body: Buffer, userAgent: string): Record<string, string> {
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json; charset=utf-8',
+    'User-Agent': userAgent,
+    'X-SuperOffice-Event': job.eventName,
+    'X-SuperOffice-EventId': job.eventUuid,
+    'X-SuperOffice-Retry': String(Math.max(0, job.attemptNo - 1)),
+  };
+  if (job.eventName === testEventName) headers['X-Hook-Test'] = 'true';
+  if (job.hook.secret) headers['X-SuperOffice-Signature'] = signBody(job.hook.secret, body);
+  const taken = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
+  for (const [name, raw] of Object.entries(job.hook.headers ?? {})) {
+    if (reservedHeader.test(name) || taken.has(name.toLowerCase())) continue;
+    const value = String(raw ?? '');
+    try {
+      http.validateHeaderName(name);
+      http.validateHeaderValue(name, value);
+    } catch {
+      continue; // a stored header with CR/LF or an invalid name must not break (or split) the request
+    }
+    headers[name] = value;
+    taken.add(name.toLowerCase());
+  }
+  return headers;
+}
+
+async function readCapped(stream: Readable, capBytes: number): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  try {
+    for await (const chunk of stream) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+      const room = capBytes - size;
+      if (buf.length >= room) {
+        chunks.push(buf.subarray(0, room));
+        size += room;
+        truncated = buf.length > room;
+        if (truncated) break;
+        continue;
+      }
+      chunks.push(buf);
+      size += buf.length;
+    }
+  } finally {
+    // Leaving the loop early (cap reached) or an abort: do not drain a large body, drop the socket.
+    if (truncated || !stream.readableEnded) stream.destroy();
+  }
+  return { text: Buffer.concat(chunks, size).toString('utf8'), truncated };
+}
+
+function responseReport(res: AxiosResponse, body: string, truncated: boolean): string {
+  const raw = (res.request as { res?: http.IncomingMessage } | undefined)?.res;
+  const version = raw?.httpVersion ?? '1.1';
+  const lines = [`HTTP/${version} ${res.status} ${res.statusText || http.STATUS_CODES[res.status] || ''}`.trimEnd()];
+  if (raw?.rawHeaders) for (let i = 0; i < raw.rawHeaders.length; i += 2) lines.push(`${raw.rawHeaders[i]}: ${raw.rawHeaders[i + 1]}`);
+  else for (const [k, v] of Object.entries(res.headers ?? {})) lines.push(`${k}: ${String(v)}`);
+  const head = lines.join('\r\n');
+  return capReport(`${head}\r\n\r\n${body}${truncated && head.length + body.length < reportCapChars ? '\n[truncated]' : ''}`);
+}
+
+export interface Sender {
+  deliver(job: DeliveryJob): Promise<DeliveryOutcome>;
+  sendTestEvent(hook: TargetHook, opts?: { changedByAssociateId?: number }): Promise<TestEventResult>;
+  /** Closes idle keep-alive sockets. */
+  close(): void;
+}
+
+export function createSender(opts: SenderOptions): Sender {
+  const { config } = opts;
+  const now = opts.now ?? Date.now;
+  const lookup = createGuardedLookup(config, opts.lookup) as unknown as http.AgentOptions['lookup'];
+  const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, lookup, scheduling: 'lifo' as const };
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent(agentOptions);
+  const client = axios.create({ httpAgent, httpsAgent, proxy: false, maxRedirects: 0 });
+
+  async function deliver(job: DeliveryJob): Promise<DeliveryOutcome> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const refused = checkTargetUrl(job.hook.targetUrl, config);
+    if (refused) {
+      return { kind: 'refused_target', errorClass: 'refused_target', durationMs: elapsed(), report: capReport(`Target refused: TargetUrl ${refused}`) };
+    }
+    const body = payloadBytes({
+      eventUuid: job.eventUuid, eventName: job.eventName, primaryKey: job.primaryKey, data: job.data,
+      changedByAssociateId: job.changedByAssociateId, timestamp: job.timestamp, webhookName: job.hook.name,
+      contextIdentifier: config.contextIdentifier, properties: job.hook.properties,
+    });
+    const headers = requestHeaders(job, body, config.userAgent);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, config.deliveryTimeoutMs);
+    const onAbort = () => controller.abort();
+    job.signal?.addEventListener('abort', onAbort, { once: true });
+    if (job.signal?.aborted) controller.abort();
+    try {
+      const res = await client.request<Readable>({
+        method: 'POST',
+        url: job.hook.targetUrl,
+        data: body,
+        // Accept: false removes axios' default Accept header: send what NetServer sends, no more.
+        headers: { ...headers, Accept: false as unknown as string },
+        responseType: 'stream',
+        validateStatus: () => true,
+        signal: controller.signal,
+        timeout: 0,
+        maxBodyLength: Infinity,
+        transitional: { clarifyTimeoutError: true },
+      });
+      const { text, truncated } = await readCapped(res.data, config.responseCapBytes);
+      if (timedOut) throw Object.assign(new Error(`timeout of ${config.deliveryTimeoutMs} ms exceeded`), { code: 'ETIMEDOUT' });
+      const report = responseReport(res, text, truncated);
+      const retryAfterRaw = parseRetryAfter(res.headers['retry-after'] as string | undefined, now());
+      const retryAfterMs = retryAfterRaw === null ? null : Math.min(retryAfterRaw, config.retryAfterCapMs);
+      const c = classifyStatus(res.status, retryAfterMs);
+      const durationMs = elapsed();
+      if (c.kind === 'success') return { kind: 'success', status: res.status, durationMs, report };
+      if (c.kind === 'gone') return { kind: 'gone', status: 410, errorClass: 'http', durationMs, report };
+      if (c.kind === 'retry_after') return { kind: 'retry_after', status: res.status, retryAfterMs: c.retryAfterMs, errorClass: 'http', durationMs, report };
+      return { kind: 'failure', status: res.status, errorClass: c.errorClass, durationMs, report };
+    } catch (err) {
+      const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+      const code = timedOut ? 'ETIMEDOUT' : (e.cause?.code === targetRefusedCode ? targetRefusedCode : e.code ?? e.cause?.code);
+      const message = timedOut ? `timeout of ${config.deliveryTimeoutMs} ms exceeded` : (e.cause?.message ?? e.message ?? String(err));
+      const errorClass = classifyTransportError(code, message);
+      const report = capReport(errorClass === 'refused_target' ? `Target refused: ${message}` : `${code ? `${code}: ` : ''}${message}`);
+      if (errorClass === 'refused_target') return { kind: 'refused_target', errorClass, durationMs: elapsed(), report };
+      return { kind: 'failure', errorClass, durationMs: elapsed(), report };
+    } finally {
+      clearTimeout(timer);
+      job.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function sendTestEvent(hook: TargetHook, o: { changedByAssociateId?: number } = {}): Promise<TestEventResult> {
+    const outcome = await deliver({
+      hook, eventUuid: randomUUID(), attemptNo: 1, eventName: testEventName, primaryKey: 0, data: {},
+      changedByAssociateId: o.changedByAssociateId ?? 0, timestamp: new Date(now()),
+    });
+    const status = 'status' in outcome ? outcome.status : undefined;
+    return { ok: outcome.kind === 'success', ...(status !== undefined ? { status } : {}), message: outcome.report };
+  }
+
+  return {
+    deliver,
+    sendTestEvent,
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+  };
+}
+
+/** One delivery attempt with a sender of its own (the worker keeps one sender for its lifetime instead). */
+export async function deliver(job: DeliveryJob, opts: SenderOptions): Promise<DeliveryOutcome> {
+  const sender = createSender(opts);
+  try {
+    return await sender.deliver(job);
+  } finally {
+    sender.close();
+  }
+}
+
+/**
+ * POSTs the `test` event (TestWebhook, and SaveWebhook's ping): Event/Entity "test", PrimaryKey 0, Changes [],
+ * header X-Hook-Test: true, signed when the hook has a secret. ok = the target answered 2xx.
+ */
+export async function sendTestEvent(hook: TargetHook, opts: SenderOptions & { changedByAssociateId?: number }): Promise<TestEventResult> {
+  const sender = createSender(opts);
+  try {
+    return await sender.sendTestEvent(hook, { changedByAssociateId: opts.changedByAssociateId });
+  } finally {
+    sender.close();
+  }
+}

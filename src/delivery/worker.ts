@@ -1,0 +1,394 @@
+/**
+ * The delivery worker: claim due deliveries, send them in parallel, record each attempt, reschedule.
+ *
+ * Loop: claim up to min(free slots, claimBatchSize) (store/claim-deliveries.ts; a short transaction, with a lease
+ * and a fencing token), start each send at once, and claim again as soon as a slot frees up, wake() is called
+ * (SignalEvent committed, a hook was made Active), or pollIntervalMs passes. No transaction is open during an HTTP
+ * call; each outcome is recorded in its own short transaction fenced by the lease token (store/outbox-record.ts).
+ *
+ * Outcomes (delivery/outcome.ts) map to:
+ *   success         delivery succeeded; webhook_usage total_calls + 1, consecutive_errors = 0
+ *   gone (410)      delivery failed_permanent; an error; the webhook becomes TooManyErrors at once
+ *   retry_after     an error; next attempt after max(schedule, Retry-After)
+ *   failure         an error; next attempt per delivery/retry-policy.ts (now, +1 s, +4 s, then backoff), or
+ *   refused_target  expired (recorded) once the retry window is over
+ *   (type not 'webhook', e.g. crmscript: failed_permanent, not counted as a call: this agent runs no CRMScript)
+ * An error is one failed attempt in consecutive_errors; at maxConsecutiveErrors the webhook becomes
+ * TooManyErrors, `webhook{id}.errors` is enqueued in the same transaction, and the error e-mail goes out.
+ * Deliveries of a hook that is not Active stay pending and are not claimed ("parked"), then drain in order.
+ *
+ * Crash safety: a worker that dies mid-send leaves its claims leased; after leaseMs they are due again and are
+ * sent again with the same EventId (at-least-once; receivers deduplicate by EventId). stop() is the SIGTERM
+ * path: no new claims, in-flight attempts get graceMs to finish, the rest are aborted and their leases released.
+ *
+ * Housekeeping (every housekeepingIntervalMs): retention expiry of old pending deliveries and pruning of old
+ * attempts / finished deliveries / events, in small batches. On SQLite the worker holds the single-worker lock.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Database } from '../store/db.js';
+import { claimAndLoad } from '../store/claim-deliveries.js';
+import type { ClaimedDelivery } from '../store/outbox-repository.js';
+import { errorNotice, recordAttempt, type AttemptRecord, type DeliveryTransition } from '../store/outbox-record.js';
+import { expireStaleDeliveries, pruneOutbox, releaseLeases, type PruneResult } from '../store/outbox-maintenance.js';
+import { acquireWorkerLock, heartbeatWorkerLock, releaseWorkerLock } from '../store/outbox-worker-lock.js';
+import { isDatabaseUnavailable } from '../errors.js';
+import { createSender, type Sender, type SenderConfig } from './sender.js';
+import { nextAttempt } from './retry-policy.js';
+import { createErrorMailer, type ErrorMailer } from './error-mailer.js';
+import { fireStateEvent } from './state-event.js';
+import type { DeliveryOutcome } from './outcome.js';
+import type { Resolve } from './target-guard.js';
+
+export type Clock = () => number;
+
+export type WorkerConfig = SenderConfig & Pick<Config,
+  'workerConcurrency' | 'claimBatchSize' | 'leaseMs' | 'pollIntervalMs' | 'maxConsecutiveErrors' | 'retryBaseMs' |
+  'retryMaxDelayMs' | 'retryMaxAgeMs' | 'retentionMs' | 'shutdownGraceMs' | 'smtpUrl' | 'smtpFrom'>;
+
+export type WorkerLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
+
+export interface WorkerOptions {
+  db: Database;
+  config: WorkerConfig;
+  logger: WorkerLogger;
+  /** Epoch ms; tests pass a controllable clock to check the retry schedule. */
+  clock?: Clock;
+  /** Target name resolution (the SSRF guard checks what it returns). */
+  lookup?: Resolve;
+  /** [0, 1) for backoff jitter. */
+  random?: () => number;
+  /** Overrides the SMTP mailer built from smtpUrl (null: no e-mail). */
+  mailer?: ErrorMailer | null;
+  housekeepingIntervalMs?: number;
+  /** SQLite single-worker lock timing. */
+  sqliteLock?: { staleMs?: number; heartbeatMs?: number };
+}
+
+export interface WorkerStats {
+  claimed: number;
+  succeeded: number;
+  failed: number;
+  /** Outcomes that found their lease gone (nothing recorded). */
+  stale: number;
+  inFlight: number;
+}
+
+export interface Worker {
+  /** Starts the loop (and, on SQLite, takes the single-worker lock or throws AppError 'conflict'). */
+  start(): Promise<void>;
+  /** Stops claiming; in-flight attempts get graceMs (default shutdownGraceMs), then are aborted and released. */
+  stop(opts?: { graceMs?: number }): Promise<void>;
+  /** Claim now instead of at the next poll (after SignalEvent commits). */
+  wake(): void;
+  /** Claims one batch (up to the free slots) and waits until those attempts are recorded. For tests and tools. */
+  runOnce(): Promise<number>;
+  /** runOnce until nothing is due at the clock's current time. */
+  drain(): Promise<number>;
+  /** Retention: expire old pending deliveries, prune old attempts, finished deliveries and events. */
+  housekeeping(): Promise<{ expired: number } & PruneResult>;
+  stats(): WorkerStats;
+}
+
+interface Task {
+  claim: ClaimedDelivery;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** PostgreSQL deadlock / serialization failure, SQL Server deadlock victim: safe to run the transaction again. */
+function isDeadlock(err: unknown): boolean {
+  const e = err as { code?: unknown; number?: unknown } | null;
+  return e?.code === '40P01' || e?.code === '40001' || e?.number === 1205;
+}
+
+/** How often a claim round also holds blocked deliveries, and how many per round (claim-deliveries.ts). */
+const HOLD_INTERVAL_MS = 200;
+const HOLD_BATCH = 500;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function createWorker(opts: WorkerOptions): Worker {
+  const { db, config, logger } = opts;
+  const now = opts.clock ?? Date.now;
+  const random = opts.random ?? Math.random;
+  const sender: Sender = createSender({ config, lookup: opts.lookup, now });
+  const mailer = opts.mailer !== undefined ? opts.mailer : createErrorMailer(config);
+  const owner = randomUUID();
+  const housekeepingIntervalMs = opts.housekeepingIntervalMs ?? 60_000;
+  const lockStaleMs = opts.sqliteLock?.staleMs ?? 30_000;
+  const lockHeartbeatMs = opts.sqliteLock?.heartbeatMs ?? 5_000;
+
+  let lastHoldAt = -Infinity;
+  let holdPending = false;
+  const refillAt = Math.max(1, Math.min(config.claimBatchSize, Math.floor(config.workerConcurrency / 4)));
+  const inFlight = new Map<number, Task>();
+  const stats: WorkerStats = { claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0 };
+  let running = false;
+  let holdsLock = false;
+  let loopDone: Promise<void> = Promise.resolve();
+  let signalled = false;
+  let waiter: (() => void) | null = null;
+  const timers: NodeJS.Timeout[] = [];
+
+  function poke(): void {
+    signalled = true;
+    const w = waiter;
+    waiter = null;
+    w?.();
+  }
+
+  function waitForSignal(ms: number): Promise<void> {
+    if (signalled) {
+      signalled = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        waiter = null;
+        resolve();
+      }, ms);
+      waiter = () => {
+        clearTimeout(timer);
+        signalled = false;
+        resolve();
+      };
+    });
+  }
+
+  function recordFor(c: ClaimedDelivery, outcome: DeliveryOutcome | null, startedAt: number, at: number): AttemptRecord {
+    const base = { deliveryId: c.deliveryId, leaseToken: c.leaseToken, webhookId: c.webhookId, attemptNo: c.attemptNo, startedAt,
+      maxConsecutiveErrors: config.maxConsecutiveErrors, now: at };
+    if (outcome === null) {
+      return { ...base, durationMs: 0, httpStatus: null, outcome: 'unsupported', errorClass: 'other',
+        report: `Webhook type '${c.hook.type}' is not delivered by this agent (only 'webhook')`, usage: 'none',
+        transition: { status: 'failed_permanent' }, disableHook: false };
+    }
+    const httpStatus = 'status' in outcome && outcome.status !== undefined ? outcome.status : null;
+    const common = { ...base, durationMs: outcome.durationMs, httpStatus, outcome: outcome.kind, report: outcome.report };
+    if (outcome.kind === 'success') {
+      return { ...common, errorClass: null, usage: 'success', transition: { status: 'succeeded' }, disableHook: false };
+    }
+    if (outcome.kind === 'gone') {
+      return { ...common, errorClass: outcome.errorClass, usage: 'error', disableHook: true,
+        transition: { status: 'failed_permanent', note: 'failed permanently: the target answered 410 Gone' } };
+    }
+    const decision = nextAttempt({
+      attemptNo: c.attemptNo, nowMs: at, createdMs: c.created, config, random,
+      retryAfterMs: outcome.kind === 'retry_after' ? outcome.retryAfterMs : null,
+    });
+    const transition: DeliveryTransition = decision.retry
+      ? { status: 'pending', nextAttemptAt: decision.nextAttemptAt }
+      : { status: 'expired', note: decision.reason };
+    return { ...common, errorClass: outcome.errorClass, usage: 'error', transition, disableHook: false };
+  }
+
+  async function withDbRetry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        // A lost connection or a deadlock should not cost a whole lease period; other errors are bugs to surface.
+        if (i >= 4 || !(isDatabaseUnavailable(err) || isDeadlock(err))) throw err;
+        logger.warn({ err, attempt: i + 1 }, `${what}: transient database error, retrying`);
+        await sleep(200 * 2 ** i);
+      }
+    }
+  }
+
+  async function notifyTooManyErrors(c: ClaimedDelivery, outcome: DeliveryOutcome | null): Promise<void> {
+    if (!mailer) return;
+    try {
+      const notice = await errorNotice(db, c.webhookId);
+      if (!notice || notice.recipients.length === 0) return;
+      const reason = outcome?.kind === 'gone'
+        ? 'the target answered 410 Gone'
+        : `${notice.consecutiveErrors} delivery attempts in a row failed`;
+      await mailer.sendErrorNotice(notice, reason);
+      logger.info({ webhookId: c.webhookId, recipients: notice.recipients.length }, 'error e-mail sent');
+    } catch (err) {
+      logger.error({ err, webhookId: c.webhookId }, 'error e-mail could not be sent');
+    }
+  }
+
+  async function processOne(c: ClaimedDelivery, controller: AbortController): Promise<void> {
+    const startedAt = now();
+    const outcome = c.hook.type.toLowerCase() === 'webhook'
+      ? await sender.deliver({
+          hook: c.hook, eventUuid: c.eventUuid, attemptNo: c.attemptNo, eventName: c.eventName, primaryKey: c.primaryKey,
+          data: c.data, changedByAssociateId: c.changedByAssociateId, timestamp: c.timestamp, signal: controller.signal,
+        })
+      : null;
+    if (controller.signal.aborted) {
+      // Shutdown cut the attempt short: give the delivery back rather than count an attempt we abandoned.
+      await releaseLeases(db, [c]);
+      return;
+    }
+    const record = recordFor(c, outcome, startedAt, now());
+    const result = await withDbRetry('recording an attempt', () =>
+      recordAttempt(db, record, async (trx, webhookId) => {
+        await fireStateEvent(trx, webhookId, 'errors', { now: now() });
+      }));
+    if (!result.recorded) {
+      stats.stale++;
+      logger.warn({ deliveryId: c.deliveryId, webhookId: c.webhookId }, 'lease lost before the outcome was recorded; not recorded');
+      return;
+    }
+    if (record.usage === 'success') stats.succeeded++;
+    else stats.failed++;
+    logger.debug({ deliveryId: c.deliveryId, webhookId: c.webhookId, attempt: c.attemptNo, outcome: record.outcome,
+      status: record.httpStatus, next: record.transition.status }, 'attempt recorded');
+    if (result.becameTooManyErrors) {
+      logger.warn({ webhookId: c.webhookId, consecutiveErrors: result.consecutiveErrors, outcome: record.outcome },
+        'webhook set to TooManyErrors');
+      await notifyTooManyErrors(c, outcome);
+    }
+  }
+
+  function startTask(c: ClaimedDelivery): Task {
+    const controller = new AbortController();
+    const task: Task = { claim: c, controller, done: Promise.resolve() };
+    task.done = processOne(c, controller)
+      .catch((err) => logger.error({ err, deliveryId: c.deliveryId }, 'delivery attempt could not be recorded; it is retried when its lease runs out'))
+      .finally(() => {
+        inFlight.delete(c.deliveryId);
+        stats.inFlight = inFlight.size;
+        // A free slot, and possibly the next delivery of the same webhook: claim again once a few slots are free
+        // (one claim per completion would cost a claim round trip per delivery) or at once when idle.
+        if (inFlight.size === 0 || config.workerConcurrency - inFlight.size >= refillAt) poke();
+      });
+    inFlight.set(c.deliveryId, task);
+    stats.inFlight = inFlight.size;
+    return task;
+  }
+
+  async function claimAndStart(limit: number): Promise<Task[]> {
+    const token = randomUUID();
+    const at = now();
+    // Hold blocked deliveries now and then (claim-deliveries.ts), at once again while a backlog is being held.
+    const wall = performance.now();
+    const hold = holdPending || wall - lastHoldAt >= HOLD_INTERVAL_MS
+      ? { now: at, holdUntil: at + config.leaseMs, limit: HOLD_BATCH }
+      : undefined;
+    if (hold) lastHoldAt = wall;
+    const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token }, hold);
+    holdPending = held >= HOLD_BATCH;
+    stats.claimed += deliveries.length;
+    return deliveries.map(startTask);
+  }
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      const free = config.workerConcurrency - inFlight.size;
+      let limit = 0;
+      let started = 0;
+      if (free > 0) {
+        limit = Math.min(free, config.claimBatchSize);
+        try {
+          started = (await claimAndStart(limit)).length;
+          failures = 0;
+        } catch (err) {
+          failures++;
+          const delay = Math.min(30_000, config.pollIntervalMs * 2 ** Math.min(failures, 6));
+          logger.error({ err, retryInMs: delay }, 'claiming deliveries failed');
+          await waitForSignal(delay);
+          continue;
+        }
+      }
+      // A full batch means more may be due: claim again at once while there is room.
+      if (running && started === limit && limit > 0 && inFlight.size < config.workerConcurrency) continue;
+      if (running) await waitForSignal(config.pollIntervalMs);
+    }
+  }
+
+  async function runOnce(): Promise<number> {
+    const free = config.workerConcurrency - inFlight.size;
+    if (free <= 0) return 0;
+    const tasks = await claimAndStart(Math.min(free, config.claimBatchSize));
+    await Promise.all(tasks.map((t) => t.done));
+    return tasks.length;
+  }
+
+  async function housekeeping(): Promise<{ expired: number } & PruneResult> {
+    const at = now();
+    const expired = await expireStaleDeliveries(db, { now: at, retentionMs: config.retentionMs });
+    const pruned = await pruneOutbox(db, { now: at, retentionMs: config.retentionMs });
+    if (expired || pruned.attempts || pruned.deliveries || pruned.events) logger.info({ expired, ...pruned }, 'outbox housekeeping');
+    return { expired, ...pruned };
+  }
+
+  return {
+    async start() {
+      if (running) return;
+      if (config.leaseMs < config.deliveryTimeoutMs + 5_000) {
+        logger.warn({ leaseMs: config.leaseMs, deliveryTimeoutMs: config.deliveryTimeoutMs },
+          'leaseMs should exceed deliveryTimeoutMs by a margin, or a slow attempt may be sent twice');
+      }
+      if (db.dialect === 'sqlite') {
+        // Wall-clock time, not the injectable clock: other processes compare the heartbeat with theirs.
+        await acquireWorkerLock(db, { owner, now: Date.now(), staleMs: lockStaleMs });
+        holdsLock = true;
+        const hb = setInterval(() => {
+          heartbeatWorkerLock(db, owner, Date.now()).then((ours) => {
+            if (!ours && running) {
+              logger.error('the SQLite worker lock was taken over by another process; this worker stops claiming');
+              running = false;
+              poke();
+            }
+          }, (err) => logger.warn({ err }, 'worker lock heartbeat failed'));
+        }, lockHeartbeatMs);
+        hb.unref();
+        timers.push(hb);
+      }
+      const hk = setInterval(() => {
+        housekeeping().catch((err) => logger.warn({ err }, 'outbox housekeeping failed'));
+      }, housekeepingIntervalMs);
+      hk.unref();
+      timers.push(hk);
+      running = true;
+      signalled = true; // claim at once: work may have been waiting while no worker ran
+      loopDone = loop();
+      logger.info({ concurrency: config.workerConcurrency, dialect: db.dialect }, 'delivery worker started');
+    },
+
+    async stop(o = {}) {
+      const wasRunning = running;
+      running = false;
+      poke();
+      await loopDone;
+      const graceMs = o.graceMs ?? config.shutdownGraceMs;
+      if (inFlight.size > 0) {
+        const pending = [...inFlight.values()].map((t) => t.done);
+        let graceTimer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(pending), new Promise<void>((r) => { graceTimer = setTimeout(r, graceMs); })]);
+        clearTimeout(graceTimer);
+      }
+      const cut = [...inFlight.values()];
+      for (const t of cut) t.controller.abort();
+      await Promise.all(cut.map((t) => t.done));
+      for (const t of timers.splice(0)) clearInterval(t);
+      sender.close();
+      mailer?.close();
+      if (holdsLock) {
+        holdsLock = false;
+        await releaseWorkerLock(db, owner).catch((err) => logger.warn({ err }, 'could not release the SQLite worker lock'));
+      }
+      if (wasRunning) logger.info({ released: cut.length }, 'delivery worker stopped');
+    },
+
+    wake: poke,
+    runOnce,
+    async drain() {
+      let total = 0;
+      for (;;) {
+        const n = await runOnce();
+        if (n === 0) return total;
+        total += n;
+      }
+    },
+    housekeeping,
+    stats: () => ({ ...stats }),
+  };
+}

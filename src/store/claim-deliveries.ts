@@ -1,0 +1,74 @@
+/**
+ * Claiming due deliveries: the dialect seam. knex cannot express a safe concurrent claim (its forUpdate is a
+ * no-op on SQLite and only UPDLOCK on SQL Server, skipLocked throws there), so each dialect has its own SQL:
+ *   PostgreSQL  claim-pg.ts      CTE ... FOR UPDATE SKIP LOCKED, then UPDATE ... RETURNING
+ *   SQL Server  claim-mssql.ts   CTE WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK), UPDATE ... OUTPUT
+ *   SQLite      claim-sqlite.ts  one UPDATE ... RETURNING inside BEGIN IMMEDIATE (single writer)
+ *
+ * What every dialect claims (the same predicate, written three times):
+ * - status 'pending', due (next_attempt_at <= now), no live lease (lease_until null or past);
+ * - the webhook is Active (state 1): deliveries of Stopped / TooManyErrors hooks stay parked, in place;
+ * - per-webhook order: not while an older pending delivery of the same webhook is due, in flight or held (a
+ *   claimed delivery keeps next_attempt_at <= now, so "due" covers "in flight"; held is explained below). So a
+ *   webhook has at most one delivery in flight, and a webhook made Active again drains its parked deliveries
+ *   oldest first. An older delivery that failed and waits for its retry does not hold the younger ones back
+ *   (NetServer: "sent to the back of the queue").
+ * - ordered by (next_attempt_at, delivery_id), the order of index ix_wa_delivery_claim.
+ * The claim sets lease_until = now + leaseMs, a fresh lease_token (the fencing token every later write must
+ * match) and counts the attempt (attempt_count + 1, which becomes this attempt's number). The transaction ends
+ * with the statement: nothing stays open while the HTTP call runs.
+ *
+ * Holding, so a backlog does not make every claim slower: a delivery blocked by the order rule would otherwise
+ * stay in the due range and be looked at (and passed over) by every claim; with 10,000 of them behind one
+ * in-flight delivery a PostgreSQL claim took 80 ms. holdBlockedDeliveries moves such deliveries out of the due
+ * range (next_attempt_at = holdUntil, held = 1; a held delivery still blocks the younger ones, so they are held
+ * too), and recording an attempt releases the oldest held delivery of that
+ * webhook (next_attempt_at = now, held = 0; store/outbox-record.ts), so a backlog drains one claim per delivery,
+ * without rescans. Holding only changes when a delivery is looked at, never the order (the rule above decides
+ * that). With several workers a release can miss a hold that commits just after it (the release's statement did
+ * not see it), so every hold round also releases the oldest held delivery of each webhook that has nothing older
+ * due, in flight or held ("stranded"); a release lost to a crash is repaired the same way, and at the latest the
+ * hold period ends. The head of a parked (not Active) webhook is not blocked and is not held, so a webhook made
+ * Active again starts draining at once.
+ */
+import type { Database } from './db.js';
+import { claimPg, holdPg } from './claim-pg.js';
+import { claimMssql, holdMssql } from './claim-mssql.js';
+import { claimSqlite, holdSqlite } from './claim-sqlite.js';
+import type { Claim, ClaimRequest, ClaimResult, HoldRequest } from './claim-types.js';
+import { loadClaimed } from './outbox-repository.js';
+import { claimAndLoadSqlite } from './outbox-sqlite.js';
+
+export type { Claim, ClaimRequest, ClaimResult, ClaimSql, HoldRequest } from './claim-types.js';
+
+export function claimDeliveries(db: Pick<Database, 'knex' | 'dialect'>, req: ClaimRequest): Promise<Claim[]> {
+  if (req.limit <= 0) return Promise.resolve([]);
+  switch (db.dialect) {
+    case 'pg': return claimPg(db.knex, req);
+    case 'mssql': return claimMssql(db.knex, req);
+    case 'sqlite': return claimSqlite(db.knex, req);
+  }
+}
+
+/** Holds up to `limit` blocked due deliveries (see above); returns how many. */
+export function holdBlockedDeliveries(db: Pick<Database, 'knex' | 'dialect'>, req: HoldRequest): Promise<number> {
+  if (req.limit <= 0) return Promise.resolve(0);
+  switch (db.dialect) {
+    case 'pg': return holdPg(db.knex, req);
+    case 'mssql': return holdMssql(db.knex, req);
+    case 'sqlite': return holdSqlite(db.knex, req);
+  }
+}
+
+/**
+ * Claims and loads everything needed to send (event, webhook), after holding blocked deliveries when `hold` is
+ * given. On SQLite all of it happens in one transaction on the single connection (outbox-sqlite.ts); elsewhere
+ * it is the hold statement, the claim statement and one query.
+ */
+export async function claimAndLoad(db: Pick<Database, 'knex' | 'dialect'>, req: ClaimRequest, hold?: HoldRequest): Promise<ClaimResult> {
+  if (db.dialect === 'sqlite') return claimAndLoadSqlite(db.knex, req, hold);
+  const held = hold ? await holdBlockedDeliveries(db, hold) : 0;
+  if (req.limit <= 0) return { deliveries: [], held };
+  return { deliveries: await loadClaimed(db.knex, await claimDeliveries(db, req)), held };
+}
+

@@ -1,0 +1,95 @@
+/**
+ * PostgreSQL claim: FOR UPDATE OF d SKIP LOCKED lets concurrent workers pass over rows another worker is claiming
+ * instead of waiting; a row whose claim committed meanwhile is re-checked by PostgreSQL against the WHERE (its new
+ * lease excludes it). One statement, so one short transaction.
+ */
+import type { Knex } from 'knex';
+import { sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest } from './claim-types.js';
+
+export function pgClaimSql(req: ClaimRequest): ClaimSql {
+  const sql = `
+with picked as (
+  select d.delivery_id
+  from wa_delivery d
+  where d.status = 'pending'
+    and d.next_attempt_at <= ?
+    and (d.lease_until is null or d.lease_until <= ?)
+    and exists (select 1 from webhook w where w.webhook_id = d.webhook_id and w.state = 1)
+    and not exists (
+      select 1 from wa_delivery o
+      where o.webhook_id = d.webhook_id
+        and o.status = 'pending'
+        and o.delivery_id < d.delivery_id
+        and (o.next_attempt_at <= ? or o.held = 1)
+    )
+  order by d.next_attempt_at, d.delivery_id
+  limit ?
+  for update of d skip locked
+)
+update wa_delivery d
+set lease_until = ?, lease_token = ?, attempt_count = d.attempt_count + 1, held = 0
+from picked
+where d.delivery_id = picked.delivery_id
+returning d.delivery_id, d.attempt_count, d.lease_token`;
+  return { sql, bindings: [req.now, req.now, req.now, req.limit, req.now + req.leaseMs, req.token] };
+}
+
+export async function claimPg(knex: Knex, req: ClaimRequest): Promise<Claim[]> {
+  const { sql, bindings } = pgClaimSql(req);
+  const result = (await knex.raw(sql, bindings)) as { rows: Array<{ delivery_id: unknown; attempt_count: unknown; lease_token: unknown }> };
+  return sortClaims(result.rows.map(toClaim));
+}
+
+/** Holds blocked due deliveries (claim-deliveries.ts); SKIP LOCKED so it never waits on a claim. */
+export function pgHoldSql(req: HoldRequest): ClaimSql {
+  const sql = `
+with blocked as (
+  select b.delivery_id
+  from wa_delivery b
+  where b.status = 'pending'
+    and b.next_attempt_at <= ?
+    and (b.lease_until is null or b.lease_until <= ?)
+    and exists (
+      select 1 from wa_delivery o
+      where o.webhook_id = b.webhook_id
+        and o.status = 'pending'
+        and o.delivery_id < b.delivery_id
+        and (o.next_attempt_at <= ? or o.held = 1)
+    )
+  order by b.next_attempt_at, b.delivery_id
+  limit ?
+  for update of b skip locked
+)
+update wa_delivery d
+set next_attempt_at = ?, held = 1
+from blocked
+where d.delivery_id = blocked.delivery_id`;
+  return { sql, bindings: [req.now, req.now, req.now, req.limit, req.holdUntil] };
+}
+
+export async function holdPg(knex: Knex, req: HoldRequest): Promise<number> {
+  const { sql, bindings } = pgHoldSql(req);
+  const result = (await knex.raw(sql, bindings)) as { rowCount: number | null };
+  await knex.raw(pgReleaseStrandedSql, [req.now, req.now]);
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Releases the oldest held delivery of every webhook that has nothing older due, in flight or held: the repair for
+ * a release recordAttempt missed because a concurrent hold had not committed yet (claim-deliveries.ts).
+ */
+export const pgReleaseStrandedSql = `
+update wa_delivery
+set next_attempt_at = ?, held = 0
+where delivery_id in (
+  select min(h.delivery_id) from wa_delivery h where h.held = 1 and h.status = 'pending' group by h.webhook_id
+)
+  and not exists (
+    select 1 from wa_delivery o
+    where o.webhook_id = wa_delivery.webhook_id
+      and o.status = 'pending'
+      and o.held = 0
+      and o.delivery_id < wa_delivery.delivery_id
+      and o.next_attempt_at <= ?
+  )`;
+

@@ -1,0 +1,97 @@
+/**
+ * SQLite claim: one UPDATE ... WHERE delivery_id IN (due rows) RETURNING, run synchronously on the pool's single
+ * better-sqlite3 connection inside BEGIN IMMEDIATE (better-sqlite3's transaction().immediate()). IMMEDIATE takes
+ * the write lock before reading, so a second process writing the same file (the SOAP service enqueueing while a
+ * separate worker claims) waits on busy_timeout instead of failing with SQLITE_BUSY on a stale read snapshot.
+ * Only one worker process may claim from a SQLite file (store/outbox-worker-lock.ts).
+ */
+import type { Knex } from 'knex';
+import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';
+import { sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest } from './claim-types.js';
+
+export function sqliteClaimSql(req: ClaimRequest): ClaimSql {
+  const sql = `
+update wa_delivery
+set lease_until = ?, lease_token = ?, attempt_count = attempt_count + 1, held = 0
+where delivery_id in (
+  select d.delivery_id
+  from wa_delivery d
+  where d.status = 'pending'
+    and d.next_attempt_at <= ?
+    and (d.lease_until is null or d.lease_until <= ?)
+    and exists (select 1 from webhook w where w.webhook_id = d.webhook_id and w.state = 1)
+    and not exists (
+      select 1 from wa_delivery o
+      where o.webhook_id = d.webhook_id
+        and o.status = 'pending'
+        and o.delivery_id < d.delivery_id
+        and (o.next_attempt_at <= ? or o.held = 1)
+    )
+  order by d.next_attempt_at, d.delivery_id
+  limit ?
+)
+returning delivery_id, attempt_count, lease_token`;
+  return { sql, bindings: [req.now + req.leaseMs, req.token, req.now, req.now, req.now, req.limit] };
+}
+
+export async function claimSqlite(knex: Knex, req: ClaimRequest): Promise<Claim[]> {
+  const { sql, bindings } = sqliteClaimSql(req);
+  return withSqliteConnection(knex, (conn) => {
+    const rows = conn.transaction(() => statement(conn, sql).all(...bindings)).immediate() as Array<{
+      delivery_id: unknown; attempt_count: unknown; lease_token: unknown;
+    }>;
+    return sortClaims(rows.map(toClaim));
+  });
+}
+
+/** Holds blocked due deliveries (claim-deliveries.ts). */
+export function sqliteHoldSql(req: HoldRequest): ClaimSql {
+  const sql = `
+update wa_delivery
+set next_attempt_at = ?, held = 1
+where delivery_id in (
+  select b.delivery_id
+  from wa_delivery b
+  where b.status = 'pending'
+    and b.next_attempt_at <= ?
+    and (b.lease_until is null or b.lease_until <= ?)
+    and exists (
+      select 1 from wa_delivery o
+      where o.webhook_id = b.webhook_id
+        and o.status = 'pending'
+        and o.delivery_id < b.delivery_id
+        and (o.next_attempt_at <= ? or o.held = 1)
+    )
+  order by b.next_attempt_at, b.delivery_id
+  limit ?
+)`;
+  return { sql, bindings: [req.holdUntil, req.now, req.now, req.now, req.limit] };
+}
+
+export async function holdSqlite(knex: Knex, req: HoldRequest): Promise<number> {
+  const { sql, bindings } = sqliteHoldSql(req);
+  return withSqliteConnection(knex, (conn) => conn.transaction(() => {
+    const held = statement(conn, sql).run(...bindings).changes;
+    statement(conn, sqliteReleaseStrandedSql).run(req.now, req.now);
+    return held;
+  }).immediate());
+}
+
+/**
+ * As pgReleaseStrandedSql. With one connection a release cannot miss a hold (both are serialised), but the statement
+ * keeps the three dialects' behaviour the same.
+ */
+export const sqliteReleaseStrandedSql = `
+update wa_delivery
+set next_attempt_at = ?, held = 0
+where delivery_id in (
+  select min(h.delivery_id) from wa_delivery h where h.held = 1 and h.status = 'pending' group by h.webhook_id
+)
+  and not exists (
+    select 1 from wa_delivery o
+    where o.webhook_id = wa_delivery.webhook_id
+      and o.status = 'pending'
+      and o.held = 0
+      and o.delivery_id < wa_delivery.delivery_id
+      and o.next_attempt_at <= ?
+  )`;

@@ -1,0 +1,55 @@
+/** Types and SQL shared by the per-dialect claim files and the recording (claim-deliveries.ts explains both). */
+import type { ClaimedDelivery } from './outbox-repository.js';
+
+export interface ClaimRequest {
+  /** Epoch ms (the worker's clock). */
+  now: number;
+  leaseMs: number;
+  limit: number;
+  /** Fresh per claim (uuid). */
+  token: string;
+}
+
+/** Moves due deliveries that are blocked behind an older one of their webhook out of the due range. */
+export interface HoldRequest {
+  now: number;
+  /** The held deliveries' new next_attempt_at: they are looked at again then, unless released earlier. */
+  holdUntil: number;
+  limit: number;
+}
+
+export interface Claim {
+  deliveryId: number;
+  /** attempt_count after the claim: this attempt's number, 1-based. */
+  attemptNo: number;
+  leaseToken: string;
+}
+
+export interface ClaimResult {
+  /** Claimed deliveries with what is needed to send them, oldest first. */
+  deliveries: ClaimedDelivery[];
+  /** Deliveries held by the hold step of this round (0 when none ran). */
+  held: number;
+}
+
+export interface ClaimSql {
+  sql: string;
+  bindings: Array<string | number>;
+}
+
+/** Row -> Claim, for the drivers' different integer types (pg and mssql return bigint as string). */
+export function toClaim(row: { delivery_id: unknown; attempt_count: unknown; lease_token: unknown }): Claim {
+  return { deliveryId: Number(row.delivery_id), attemptNo: Number(row.attempt_count), leaseToken: String(row.lease_token) };
+}
+
+/** Oldest delivery first, whatever order the driver returned the rows in. */
+export function sortClaims(claims: Claim[]): Claim[] {
+  return claims.sort((a, b) => a.deliveryId - b.deliveryId);
+}
+
+/**
+ * The release done when an attempt is recorded: the oldest held delivery of the webhook becomes due now (the same
+ * text on every dialect). Bindings: now, webhook id.
+ */
+export const releaseHeldSql = `update wa_delivery set next_attempt_at = ?, held = 0
+where delivery_id = (select min(h.delivery_id) from wa_delivery h where h.webhook_id = ? and h.status = 'pending' and h.held = 1)`;

@@ -1,0 +1,231 @@
+/**
+ * Recording an attempt: one short transaction after the HTTP call, fenced by the lease token.
+ *
+ * The delivery row is updated only `WHERE delivery_id = ? AND lease_token = ? AND status = 'pending'`. If that
+ * matches nothing, the lease was lost (it ran out and another worker claimed the delivery, or the webhook was
+ * deleted and the delivery cancelled): nothing at all is recorded, so a stale worker cannot overwrite a newer claim
+ * nor count the attempt twice.
+ *
+ * Then, in the same transaction: the release of the webhook's oldest held delivery (claim-deliveries.ts), the
+ * wa_attempt row, NetServer's webhook_usage counters (total_calls,
+ * total_errors, consecutive_errors reset to 0 by a success, last_error), and the state rule: at
+ * maxConsecutiveErrors failed attempts in a row, or at once on 410, an Active webhook becomes TooManyErrors (3).
+ * The caller's onTooManyErrors runs inside the transaction (it enqueues `webhook{id}.errors`), so the state
+ * change and its event commit together.
+ *
+ * On SQLite (outside a caller's transaction) the same steps run on the synchronous fast path of outbox-sqlite.ts,
+ * except an attempt that changes the webhook's state, which comes back here.
+ */
+import type { Knex } from 'knex';
+import { capReport } from '../delivery/outcome.js';
+import { recordAttemptSqlite } from './outbox-sqlite.js';
+import { releaseHeldSql } from './claim-types.js';
+import { dialectOfKnex, knexOf, toDate, toInt, withTransaction, type Queryable } from './row-mapping.js';
+
+export const STATE_ACTIVE = 1;
+export const STATE_TOO_MANY_ERRORS = 3;
+
+export type DeliveryTransition =
+  | { status: 'pending'; nextAttemptAt: number }
+  | { status: 'succeeded' | 'failed_permanent' | 'expired'; note?: string };
+
+export interface AttemptRecord {
+  deliveryId: number;
+  leaseToken: string;
+  webhookId: number;
+  attemptNo: number;
+  /** Epoch ms. */
+  startedAt: number;
+  durationMs: number;
+  httpStatus: number | null;
+  /** success | gone | retry_after | failure | refused_target | unsupported */
+  outcome: string;
+  errorClass: string | null;
+  /** Status line + headers + body, or the error (capped at 4000). */
+  report: string;
+  /** How the attempt counts in webhook_usage: a call that succeeded, a call that failed, or not a call at all. */
+  usage: 'success' | 'error' | 'none';
+  transition: DeliveryTransition;
+  /** 410 Gone: TooManyErrors at once. */
+  disableHook: boolean;
+  maxConsecutiveErrors: number;
+  /** Epoch ms when recorded. */
+  now: number;
+}
+
+export interface RecordResult {
+  /** false: the lease token no longer matched; nothing was written. */
+  recorded: boolean;
+  consecutiveErrors: number;
+  /** This attempt turned the webhook from Active to TooManyErrors. */
+  becameTooManyErrors: boolean;
+}
+
+async function ensureUsageRow(trx: Knex.Transaction, webhookId: number, now: number): Promise<void> {
+  // Hooks written by NetServer itself (or before a crash between the two inserts) may lack their usage row.
+  const conflict = dialectOfKnex(trx) === 'mssql' ? '' : ' on conflict do nothing';
+  const lockHint = dialectOfKnex(trx) === 'mssql' ? ' with (updlock, holdlock)' : '';
+  await trx.raw(
+    `insert into webhook_usage (webhook_usage_id, total_calls, total_errors, consecutive_errors, registered)
+     select w.webhook_id, 0, 0, 0, ? from webhook w
+     where w.webhook_id = ? and not exists (select 1 from webhook_usage u${lockHint} where u.webhook_usage_id = w.webhook_id)${conflict}`,
+    [new Date(now), webhookId],
+  );
+}
+
+async function updateUsage(trx: Knex.Transaction, r: AttemptRecord): Promise<number> {
+  if (r.usage === 'none') return 0;
+  const changes: Record<string, unknown> =
+    r.usage === 'success'
+      ? { total_calls: trx.raw('total_calls + 1'), consecutive_errors: 0 }
+      : {
+          total_calls: trx.raw('total_calls + 1'),
+          total_errors: trx.raw('total_errors + 1'),
+          consecutive_errors: trx.raw('consecutive_errors + 1'),
+          last_error: capReport(r.report),
+        };
+  let n = await trx('webhook_usage').where('webhook_usage_id', r.webhookId).update(changes);
+  if (n === 0) {
+    await ensureUsageRow(trx, r.webhookId, r.now);
+    n = await trx('webhook_usage').where('webhook_usage_id', r.webhookId).update(changes);
+    if (n === 0) return 0; // the webhook itself is gone
+  }
+  const row = (await trx('webhook_usage').where('webhook_usage_id', r.webhookId).first('consecutive_errors')) as
+    | { consecutive_errors: unknown }
+    | undefined;
+  return toInt(row?.consecutive_errors);
+}
+
+export async function recordAttempt(
+  db: Queryable,
+  r: AttemptRecord,
+  onTooManyErrors?: (trx: Knex.Transaction, webhookId: number) => Promise<void>,
+): Promise<RecordResult> {
+  const k = knexOf(db);
+  if (dialectOfKnex(k) === 'sqlite' && (k as unknown as { isTransaction?: boolean }).isTransaction !== true) {
+    const fast = await recordAttemptSqlite(k, r);
+    if (fast) return fast;
+  }
+  return withTransaction(db, async (trx) => {
+    const t = r.transition;
+    const lastError = r.usage === 'success' ? null : capReport(t.status !== 'pending' && t.note ? `${t.note}\n${r.report}` : r.report);
+    const delivery: Record<string, unknown> = {
+      held: 0,
+      lease_until: null,
+      lease_token: null,
+      last_status: r.httpStatus,
+      last_error: lastError,
+    };
+    if (t.status === 'pending') Object.assign(delivery, { next_attempt_at: t.nextAttemptAt });
+    else Object.assign(delivery, { status: t.status, finished_at: r.now });
+    const updated = await trx('wa_delivery')
+      .where({ delivery_id: r.deliveryId, lease_token: r.leaseToken, status: 'pending' })
+      .update(delivery);
+    if (updated === 0) return { recorded: false, consecutiveErrors: 0, becameTooManyErrors: false };
+    await trx.raw(releaseHeldSql, [r.now, r.webhookId]);
+
+    await trx('wa_attempt').insert({
+      delivery_id: r.deliveryId,
+      attempt_no: r.attemptNo,
+      started_at: r.startedAt,
+      duration_ms: Math.max(0, Math.round(r.durationMs)),
+      http_status: r.httpStatus,
+      outcome: r.outcome,
+      error_class: r.errorClass,
+      response_excerpt: r.report ? capReport(r.report) : null,
+    });
+
+    const consecutiveErrors = await updateUsage(trx, r);
+    let becameTooManyErrors = false;
+    if (r.usage === 'error' && (r.disableHook || consecutiveErrors >= r.maxConsecutiveErrors)) {
+      const changed = await trx('webhook')
+        .where({ webhook_id: r.webhookId, state: STATE_ACTIVE })
+        .update({ state: STATE_TOO_MANY_ERRORS });
+      becameTooManyErrors = changed > 0;
+      if (becameTooManyErrors && onTooManyErrors) await onTooManyErrors(trx, r.webhookId);
+    }
+    return { recorded: true, consecutiveErrors, becameTooManyErrors };
+  });
+}
+
+/** Who hears that a webhook was turned off, and what to tell them. */
+export interface ErrorNotice {
+  webhookId: number;
+  name: string;
+  targetUrl: string;
+  recipients: string[];
+  lastError: string | null;
+  consecutiveErrors: number;
+}
+
+const NOTIFY_VIA_EMAIL = 1;
+const NOTIFY_WHEN_DISABLING = 2;
+
+/**
+ * ErrorsEmail always; the webhook_notify e-mail recipients unless the hook's NotifyVia / NotifyWhen were set and
+ * exclude e-mail or the Disabling moment (0 = not set, as in hooks saved by clients that predate those fields).
+ * Associate recipients (associate_id) are skipped: our associate table has no e-mail address.
+ */
+export async function errorNotice(db: Queryable, webhookId: number): Promise<ErrorNotice | null> {
+  const k = knexOf(db);
+  const hook = (await k('webhook as w')
+    .leftJoin('webhook_usage as u', 'u.webhook_usage_id', 'w.webhook_id')
+    .where('w.webhook_id', webhookId)
+    .first('w.name', 'w.target_url', 'w.errors_email', 'w.notify_via', 'w.notify_when', 'u.last_error', 'u.consecutive_errors')) as
+    | Record<string, unknown>
+    | undefined;
+  if (!hook) return null;
+  const recipients: string[] = [];
+  const add = (v: unknown) => {
+    const s = typeof v === 'string' ? v.trim() : '';
+    if (s && !recipients.some((x) => x.toLowerCase() === s.toLowerCase())) recipients.push(s);
+  };
+  add(hook.errors_email);
+  const via = toInt(hook.notify_via);
+  const when = toInt(hook.notify_when);
+  if ((via === 0 || (via & NOTIFY_VIA_EMAIL) !== 0) && (when === 0 || (when & NOTIFY_WHEN_DISABLING) !== 0)) {
+    const rows = (await k('webhook_notify').where('webhook_id', webhookId).orderBy('webhook_notify_id')
+      .select('email_recipient', 'associate_id')) as Array<{ email_recipient: unknown; associate_id: unknown }>;
+    for (const r of rows) if (!toInt(r.associate_id)) add(r.email_recipient);
+  }
+  return {
+    webhookId,
+    name: String(hook.name ?? ''),
+    targetUrl: String(hook.target_url ?? ''),
+    recipients,
+    lastError: typeof hook.last_error === 'string' ? hook.last_error : null,
+    consecutiveErrors: toInt(hook.consecutive_errors),
+  };
+}
+
+/** What a `webhook{id}.<verb>` state event carries (reference/state-events.md FieldValues). */
+export interface WebhookStateFacts {
+  webhookId: number;
+  name: string;
+  state: number;
+  totalCalls: number;
+  registered: Date | null;
+  registeredAssociateId: number;
+  updated: Date | null;
+  updatedAssociateId: number;
+}
+
+export async function webhookStateFacts(db: Queryable, webhookId: number): Promise<WebhookStateFacts | null> {
+  const row = (await knexOf(db)('webhook as w')
+    .leftJoin('webhook_usage as u', 'u.webhook_usage_id', 'w.webhook_id')
+    .where('w.webhook_id', webhookId)
+    .first('w.name', 'w.state', 'w.registered', 'w.registered_associate_id', 'w.updated', 'w.updated_associate_id', 'u.total_calls')) as
+    | Record<string, unknown>
+    | undefined;
+  if (!row) return null;
+  return {
+    webhookId,
+    name: String(row.name ?? ''),
+    state: toInt(row.state),
+    totalCalls: toInt(row.total_calls),
+    registered: toDate(row.registered),
+    registeredAssociateId: toInt(row.registered_associate_id),
+    updated: toDate(row.updated),
+    updatedAssociateId: toInt(row.updated_associate_id),
+  };
+}

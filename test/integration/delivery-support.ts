@@ -1,0 +1,137 @@
+/**
+ * Shared pieces of the delivery tests: a loopback receiver that records every request byte for byte, webhooks
+ * created through the real repository, a controllable clock, and the test configuration.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createWebhook } from '../../src/store/webhook-repository.js';
+import type { Queryable } from '../../src/store/row-mapping.js';
+import type { WebhookInput } from '../../src/webhooks/types.js';
+
+export interface ReceivedRequest {
+  method: string;
+  url: string;
+  /** Header names in the case they were sent, in order. */
+  rawHeaders: string[];
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  json: Record<string, unknown>;
+  /** performance.now() at arrival. */
+  at: number;
+}
+
+export type Reply = { status: number; headers?: Record<string, string>; body?: string; delayMs?: number } | 'hang';
+
+export interface Receiver {
+  url: string;
+  port: number;
+  requests: ReceivedRequest[];
+  /** Sets how the next requests are answered (default 200 "ok"). */
+  respond(fn: (req: ReceivedRequest, index: number) => Reply): void;
+  /** Resolves once `n` requests have arrived. */
+  waitFor(n: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const requests: ReceivedRequest[] = [];
+  let responder: (req: ReceivedRequest, index: number) => Reply = () => ({ status: 200, body: 'ok' });
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  const hanging = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      let json: Record<string, unknown> = {};
+      try { json = JSON.parse(body.toString('utf8')) as Record<string, unknown>; } catch { /* not JSON */ }
+      const r: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, headers: req.headers, body, json, at: performance.now() };
+      const index = requests.push(r) - 1;
+      for (const w of waiters.filter((x) => requests.length >= x.n)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+      const reply = responder(r, index);
+      if (reply === 'hang') {
+        hanging.add(res);
+        return;
+      }
+      const answer = () => {
+        res.writeHead(reply.status, reply.headers ?? {});
+        res.end(reply.body ?? '');
+      };
+      if (reply.delayMs) setTimeout(answer, reply.delayMs);
+      else answer();
+    });
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    port,
+    requests,
+    respond(fn) { responder = fn; },
+    waitFor(n, timeoutMs = 10_000) {
+      if (requests.length >= n) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`receiver got ${requests.length} of ${n} requests`)), timeoutMs);
+        waiters.push({ n, resolve: () => { clearTimeout(timer); resolve(); } });
+      });
+    },
+    async close() {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+export function testConfig(overrides: ConfigInput = {}): Config {
+  return loadConfig({
+    env: {},
+    overrides: {
+      databaseUrl: 'sqlite::memory:',
+      allowInsecureTargets: true,
+      deliveryTimeoutMs: 2000,
+      leaseMs: 30_000,
+      pollIntervalMs: 50,
+      logLevel: 'silent',
+      ...overrides,
+    },
+  });
+}
+
+export const silentLogger = createLogger('silent');
+
+export interface TestClock {
+  (): number;
+  set(ms: number): void;
+  advance(ms: number): void;
+}
+
+export function testClock(start = Date.UTC(2026, 0, 1, 12, 0, 0)): TestClock {
+  let t = start;
+  const clock = (() => t) as TestClock;
+  clock.set = (ms) => { t = ms; };
+  clock.advance = (ms) => { t += ms; };
+  return clock;
+}
+
+export async function createHook(db: Queryable, fields: Partial<WebhookInput> & { targetUrl: string }): Promise<number> {
+  const input: WebhookInput = {
+    name: 'test hook', events: ['contact.created'], secret: null, state: 'Active', type: 'webhook', headers: null,
+    properties: null, errorsEmail: null, errorEmails: null, errorAssociateIds: null, description: null,
+    notifyVia: [], notifyWhen: [], ...fields,
+  };
+  return createWebhook(db, input, new Date(), 1);
+}
+
+/** Headers as [name, value] pairs in the order they were sent. */
+export function headerPairs(r: ReceivedRequest): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < r.rawHeaders.length; i += 2) out.push([r.rawHeaders[i], r.rawHeaders[i + 1]]);
+  return out;
+}

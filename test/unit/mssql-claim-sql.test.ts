@@ -1,0 +1,103 @@
+/**
+ * The SQL Server claim cannot run here (no server in the test environment), so its generated SQL is checked as
+ * text: the locking hints, ORDER BY = the claim index's columns after the status equality, TOP inside the CTE,
+ * UPDATE through the CTE with OUTPUT inserted.*, and the bindings in placeholder order.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import knexFactory from 'knex';
+import { mssqlClaimSql, mssqlHoldSql, mssqlReleaseStrandedSql } from '../../src/store/claim-mssql.js';
+import { pgClaimSql } from '../../src/store/claim-pg.js';
+import { sqliteClaimSql } from '../../src/store/claim-sqlite.js';
+import { outboxSchema } from '../../src/store/migrations/002-outbox.js';
+
+const req = { now: 1_700_000_000_000, leaseMs: 60_000, limit: 25, token: '6f1c1d0e-3c1e-4d0c-9a59-0a3c2d1e4f5a' };
+const flat = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+function claimIndexColumns(client: 'mssql' | 'pg'): string[] {
+  const k = knexFactory({ client });
+  const ddl = outboxSchema(k).flatMap((b) => b.toSQL()).map((q) => q.sql).join(';\n');
+  const m = /create index \[?"?ix_wa_delivery_claim"?\]? on \[?"?wa_delivery"?\]? \(([^)]*)\)/i.exec(ddl);
+  assert.ok(m, `claim index not found in:\n${ddl}`);
+  return m[1].split(',').map((c) => c.trim().replace(/[[\]"]/g, ''));
+}
+
+describe('SQL Server claim SQL', () => {
+  const { sql, bindings } = mssqlClaimSql(req);
+  const s = flat(sql);
+
+  test('the claimed table is read WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)', () => {
+    assert.match(s, /FROM \[wa_delivery\] AS d WITH \(UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK\) WHERE/);
+  });
+
+  test('TOP (n) with ORDER BY inside the CTE, the ORDER BY being the claim index after its status column', () => {
+    assert.match(s, /^WITH picked AS \( SELECT TOP \(\?\) /);
+    const order = /ORDER BY ([^)]*?) \)/.exec(s);
+    assert.ok(order);
+    const orderCols = order[1].split(',').map((c) => c.trim().replace(/^d\./, ''));
+    const indexCols = claimIndexColumns('mssql');
+    assert.deepEqual(indexCols, ['status', 'next_attempt_at', 'delivery_id']);
+    assert.deepEqual(orderCols, indexCols.slice(1));
+    assert.match(s, /WHERE d\.status = 'pending' AND d\.next_attempt_at <= \?/);
+  });
+
+  test('UPDATE through the CTE: lease, token, attempt count; OUTPUT inserted columns', () => {
+    assert.match(s, /\) UPDATE picked SET lease_until = \?, lease_token = \?, attempt_count = attempt_count \+ 1, held = 0 OUTPUT inserted\.delivery_id, inserted\.attempt_count, inserted\.lease_token;$/);
+  });
+
+  test('only due, unleased deliveries of Active webhooks, in per-webhook order', () => {
+    assert.match(s, /AND \(d\.lease_until IS NULL OR d\.lease_until <= \?\)/);
+    assert.match(s, /AND EXISTS \(SELECT 1 FROM \[webhook\] AS w WHERE w\.webhook_id = d\.webhook_id AND w\.state = 1\)/);
+    // The order check must see rows other workers are claiming without waiting on them.
+    assert.match(s, /AND NOT EXISTS \( SELECT 1 FROM \[wa_delivery\] AS o WITH \(READUNCOMMITTED\) WHERE o\.webhook_id = d\.webhook_id AND o\.status = 'pending' AND o\.delivery_id < d\.delivery_id AND \(o\.next_attempt_at <= \? OR o\.held = 1\) \)/);
+  });
+
+  test('bindings follow the placeholders', () => {
+    assert.equal((sql.match(/\?/g) ?? []).length, bindings.length);
+    assert.deepEqual(bindings, [25, req.now, req.now, req.now, req.now + 60_000, req.token]);
+  });
+
+  test('knex turns the placeholders into mssql parameters', () => {
+    const compiled = knexFactory({ client: 'mssql' }).raw(sql, bindings).toSQL().toNative();
+    assert.match(compiled.sql, /SELECT TOP \(@p0\)/);
+    assert.match(compiled.sql, /lease_token = @p5/);
+    assert.deepEqual(compiled.bindings, bindings);
+  });
+});
+
+describe('SQL Server hold SQL (blocked deliveries out of the due range)', () => {
+  const { sql, bindings } = mssqlHoldSql({ now: req.now, holdUntil: req.now + 60_000, limit: 500 });
+  const s = flat(sql);
+  test('same hints and order as the claim, TOP in the CTE, OUTPUT for the count', () => {
+    assert.match(s, /^WITH blocked AS \( SELECT TOP \(\?\) b\.delivery_id, b\.next_attempt_at, b\.held FROM \[wa_delivery\] AS b WITH \(UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK\) WHERE/);
+    assert.match(s, /ORDER BY b\.next_attempt_at, b\.delivery_id \) UPDATE blocked SET next_attempt_at = \?, held = 1 OUTPUT inserted\.delivery_id;$/);
+    assert.match(s, /AND EXISTS \( SELECT 1 FROM \[wa_delivery\] AS o WITH \(READUNCOMMITTED\) WHERE o\.webhook_id = b\.webhook_id AND o\.status = 'pending' AND o\.delivery_id < b\.delivery_id AND \(o\.next_attempt_at <= \? OR o\.held = 1\) \)/);
+    assert.deepEqual(bindings, [500, req.now, req.now, req.now, req.now + 60_000]);
+    assert.equal((sql.match(/\?/g) ?? []).length, bindings.length);
+  });
+});
+
+describe('SQL Server release of stranded held deliveries', () => {
+  test('oldest held per webhook, only when nothing older is due or in flight; the check reads uncommitted rows', () => {
+    const s = flat(mssqlReleaseStrandedSql);
+    assert.match(s, /^UPDATE \[wa_delivery\] SET next_attempt_at = \?, held = 0 WHERE delivery_id IN \( SELECT MIN\(h\.delivery_id\) FROM \[wa_delivery\] AS h WHERE h\.held = 1 AND h\.status = 'pending' GROUP BY h\.webhook_id \)/);
+    assert.match(s, /AND NOT EXISTS \( SELECT 1 FROM \[wa_delivery\] AS o WITH \(READUNCOMMITTED\) WHERE o\.webhook_id = \[wa_delivery\]\.webhook_id AND o\.status = 'pending' AND o\.held = 0 AND o\.delivery_id < \[wa_delivery\]\.delivery_id AND o\.next_attempt_at <= \? \);$/);
+    assert.equal((mssqlReleaseStrandedSql.match(/\?/g) ?? []).length, 2);
+  });
+});
+
+describe('PostgreSQL and SQLite claim SQL', () => {
+  test('PostgreSQL: SKIP LOCKED on the delivery rows only, UPDATE ... RETURNING', () => {
+    const s = flat(pgClaimSql(req).sql);
+    assert.match(s, /order by d\.next_attempt_at, d\.delivery_id limit \? for update of d skip locked \)/);
+    assert.match(s, /returning d\.delivery_id, d\.attempt_count, d\.lease_token$/);
+    assert.deepEqual(claimIndexColumns('pg'), ['status', 'next_attempt_at', 'delivery_id']);
+  });
+  test('SQLite: one UPDATE ... RETURNING', () => {
+    const { sql, bindings } = sqliteClaimSql(req);
+    const s = flat(sql);
+    assert.match(s, /^update wa_delivery set lease_until = \?, lease_token = \?, attempt_count = attempt_count \+ 1, held = 0 where delivery_id in \(/);
+    assert.match(s, /order by d\.next_attempt_at, d\.delivery_id limit \? \) returning delivery_id, attempt_count, lease_token$/);
+    assert.equal((sql.match(/\?/g) ?? []).length, bindings.length);
+  });
+});
