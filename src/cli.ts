@@ -119,6 +119,24 @@ user.command('add <name>').description('add an associate and print a ticket').op
       (o.password ? '' : `password: ${password}\n`) + `ticket: ${login?.ticket}\n`);
     await db.close();
   });
+user.command('delete <name>').description('mark an associate deleted and end its sessions').action(async (name: string) => {
+  const { config, logger } = setup(program.opts());
+  const db = await openMigrated(config, logger);
+  const ok = await authFor(db, config).deleteAssociate(name);
+  await db.close();
+  process.stdout.write(ok ? `associate ${name} deleted\n` : `no associate ${name}\n`);
+  if (!ok) process.exit(1);
+});
+user.command('password <name>').description('set a new password (from WA_PASSWORD or stdin) and end its sessions')
+  .action(async (name: string) => {
+    const { config, logger } = setup(program.opts());
+    const db = await openMigrated(config, logger);
+    const password = process.env.WA_PASSWORD ?? (await readStdin()).trim();
+    const ok = await authFor(db, config).changePassword(name, password);
+    await db.close();
+    process.stdout.write(ok ? `password of ${name} changed\n` : `no associate ${name}\n`);
+    if (!ok) process.exit(1);
+  });
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {
     const { config, logger } = setup(program.opts());

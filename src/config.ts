@@ -67,6 +67,8 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
   const env = opts.env ?? process.env;
   const file = opts.file ?? env.CONFIG_FILE;
   const fromFile: Record<string, unknown> = file ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const unknownKeys = Object.keys(fromFile).filter((k) => !(k in configKeys));
+  if (unknownKeys.length) throw new Error(`Invalid configuration: unknown key(s) in ${file}: ${unknownKeys.join(', ')}`);
   const raw: Record<string, unknown> = {};
   const shape: Record<string, z.ZodTypeAny> = {};
   for (const [key, [envName, schema]] of Object.entries(configKeys)) {

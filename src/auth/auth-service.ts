@@ -179,7 +179,9 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
 
   // ticket hash -> associate, validated at `until` - ticketCacheMs; Map order = insertion order, for eviction.
   const ticketCache = new Map<string, { associate: AssociateSummary; until: number }>();
-  const ticketCacheMs = Math.min(opts.ticketCacheMs ?? 0, ticketTtlMs);
+  // At most half the lifetime: a cache hit does not write the renewal, so the next database check must come while
+  // the stored expiry is still ahead (a ticket used every ttl/3 must never lapse).
+  const ticketCacheMs = Math.min(opts.ticketCacheMs ?? 0, Math.floor(ticketTtlMs / 2));
   const maxCachedTickets = 10_000;
 
   async function authenticate(ticket: string | undefined | null): Promise<AssociateSummary> {
