@@ -1,0 +1,14 @@
+/**
+ * `npm run bench`: every benchmark in one run, each printing its ratios against a baseline measured in the same run.
+ * The 100-client load run (bench/load.ts) is separate: `node --disable-proto=delete --import tsx bench/load.ts`.
+ */
+import { runSerializerBench } from './serializer.js';
+import { runSoapBench } from './soap.js';
+import { runDeliveryBench } from './delivery.js';
+
+console.log('== serializer (bench/serializer.ts)');
+await runSerializerBench();
+console.log('\n== SOAP requests/s vs plain express (bench/soap.ts)');
+await runSoapBench();
+console.log('\n== delivery (bench/delivery.ts)');
+await runDeliveryBench();
