@@ -13,6 +13,7 @@ import { createSoapEndpoint } from './soap/soap-endpoint.js';
 import { webhookHandlers } from './soap/operations/webhook-handlers.js';
 import { principalHandlers } from './soap/operations/principal-handlers.js';
 import { createWebhookAgent } from './agent/webhook-agent.js';
+import { secretCodecFor, type SecretCodec } from './store/secret-codec.js';
 
 export interface AppDeps {
   config: Config;
@@ -20,6 +21,8 @@ export interface AppDeps {
   auth: AuthService;
   delivery: DeliveryRuntime;
   logger: Logger;
+  /** How webhook secrets are stored; default: built from config (SECRET_ENCRYPTION_KEY / _OLD_KEYS). */
+  secrets?: SecretCodec;
 }
 
 export const webhookVersions = [85, 86, 87, 88] as const;
@@ -43,7 +46,9 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
-  const agent = createWebhookAgent({ db, config, target: deps.delivery.target, wake: () => deps.delivery.wake() });
+  const agent = createWebhookAgent({
+    db, config, target: deps.delivery.target, wake: () => deps.delivery.wake(), secrets: deps.secrets ?? secretCodecFor(config),
+  });
   const common = { bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger };
   for (const version of webhookVersions) {
     const contract = contractFor('Webhook', version);

@@ -6,6 +6,7 @@
  *   migrate            apply database migrations and exit
  *   user add <name>    add an associate (password from --password or generated) and print a ticket
  *   ticket <name>      print a fresh ticket for an existing associate (asks for the password)
+ *   secrets reencrypt  rewrite every webhook secret with the current SECRET_ENCRYPTION_KEY (README: "Secrets at rest")
  */
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
@@ -16,6 +17,8 @@ import { backfillEventRows } from './store/webhook-repository.js';
 import { createAuthService } from './auth/auth-service.js';
 import { createApp } from './app.js';
 import { createDeliveryRuntime } from './agent/delivery-runtime.js';
+import { secretCodecFor } from './store/secret-codec.js';
+import { reencryptSecrets } from './store/reencrypt-secrets.js';
 
 interface Common { config?: string; databaseUrl?: string; port?: string }
 
@@ -52,9 +55,10 @@ async function serve(opts: Common) {
     process.stdout.write(`\nCreated associate '${config.adminUser}' with generated password: ${admin.generatedPassword}\n` +
       'Set ADMIN_PASSWORD to choose it yourself. It is not shown again.\n\n');
   }
-  const delivery = createDeliveryRuntime({ db, config, logger });
+  const secrets = secretCodecFor(config);
+  const delivery = createDeliveryRuntime({ db, config, logger, secrets });
   if (config.workerEnabled) await delivery.startWorker();
-  const app = createApp({ config, db, auth, delivery, logger });
+  const app = createApp({ config, db, auth, delivery, logger, secrets });
   const server = app.listen(config.port, config.host, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -72,7 +76,7 @@ async function serve(opts: Common) {
 async function worker(opts: Common) {
   const { config, logger } = setup(opts);
   const db = await openMigrated(config, logger);
-  const delivery = createDeliveryRuntime({ db, config, logger });
+  const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config) });
   await delivery.startWorker();
   logger.info({ database: db.description }, 'worker started');
   onShutdown(logger, async () => {
@@ -136,6 +140,22 @@ user.command('password <name>').description('set a new password (from WA_PASSWOR
     await db.close();
     process.stdout.write(ok ? `password of ${name} changed\n` : `no associate ${name}\n`);
     if (!ok) process.exit(1);
+  });
+const secretsCmd = program.command('secrets').description('webhook secrets at rest');
+secretsCmd.command('reencrypt')
+  .description('rewrite every webhook secret with SECRET_ENCRYPTION_KEY (or as plaintext when unset); idempotent')
+  .option('--batch-size <n>', 'webhooks per transaction', '200')
+  .action(async (o: { batchSize: string }) => {
+    const { config, logger } = setup(program.opts());
+    const secrets = secretCodecFor(config);
+    const db = await openMigrated(config, logger);
+    const r = await reencryptSecrets(db.knex, secrets, { batchSize: Number(o.batchSize) || 200 });
+    await db.close();
+    const form = secrets.keyId ? `encrypted with key id ${secrets.keyId}` : 'as plaintext (no SECRET_ENCRYPTION_KEY)';
+    process.stdout.write(`webhooks scanned: ${r.scanned}\nrewritten ${form}: ${r.rewritten}\nalready current or no secret: ${r.unchanged}\n` +
+      `changed meanwhile (run again): ${r.skipped}\nunreadable with the configured keys: ${r.unreadable.length}` +
+      (r.unreadable.length ? ` (webhook ids ${r.unreadable.slice(0, 20).join(', ')}${r.unreadable.length > 20 ? ', ...' : ''})` : '') + '\n');
+    if (r.unreadable.length || r.skipped) process.exit(1);
   });
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {

@@ -14,6 +14,11 @@ const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
   (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean),
 );
 
+// Rotation moves the key into the comma-separated SECRET_ENCRYPTION_OLD_KEYS, which trims: it must survive that.
+const secretKeySchema = z.string()
+  .min(32, 'must be at least 32 characters')
+  .refine((k) => !k.includes(',') && k.trim() === k, 'must not contain commas or leading/trailing whitespace');
+
 /** key -> [environment variable, schema with default, description]. */
 export const configKeys = {
   port: ['PORT', int(0, 65535).default(8080), 'HTTP port of the SOAP service'],
@@ -40,7 +45,9 @@ export const configKeys = {
   pingOnSave: ['PING_ON_SAVE', bool.default(true), 'SaveWebhook first POSTs a signed test event and refuses the save unless 2xx (NetServer behaviour)'],
   contextIdentifier: ['CONTEXT_IDENTIFIER', z.string().default('Default'), 'ContextIdentifier in payloads (NetServer onsite: "Default")'],
   userAgent: ['USER_AGENT', z.string().default('NetServer-Webhook/8.8 (webhook-agent)'), 'User-Agent of deliveries'],
-  secretKey: ['SECRET_ENCRYPTION_KEY', z.string().optional(), 'Optional key (32+ chars) to encrypt webhook secrets at rest'],
+  secretKey: ['SECRET_ENCRYPTION_KEY', secretKeySchema.optional(), 'Optional key (32+ chars) to encrypt webhook secrets at rest'],
+  secretOldKeys: ['SECRET_ENCRYPTION_OLD_KEYS', list.pipe(z.array(secretKeySchema)).default([]),
+    'Previous encryption keys, still accepted for reading (comma separated); see "Secrets at rest" for rotation'],
   workerEnabled: ['WORKER_ENABLED', bool.default(true), 'Run the delivery worker inside `serve`'],
   workerConcurrency: ['WORKER_CONCURRENCY', int(1, 1000).default(32), 'Deliveries in flight per worker process'],
   claimBatchSize: ['CLAIM_BATCH_SIZE', int(1, 1000).default(50), 'Deliveries claimed per database round trip'],
@@ -93,6 +100,7 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
 export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config };
   for (const k of ['adminPassword', 'secretKey', 'smtpUrl'] as const) if (out[k]) out[k] = '[redacted]';
+  out.secretOldKeys = config.secretOldKeys.map(() => '[redacted]');
   out.databaseUrl = String(config.databaseUrl).replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
   return out;
 }

@@ -10,6 +10,7 @@ import { createSender } from '../delivery/sender.js';
 import { createWorker, type Worker } from '../delivery/worker.js';
 import { checkTargetUrl, defaultResolve, type Resolve } from '../delivery/target-guard.js';
 import type { TargetPort } from './webhook-agent.js';
+import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
 
 export interface DeliveryRuntime {
   target: TargetPort;
@@ -40,8 +41,16 @@ export function hostsFirstResolve(file: string | undefined): Resolve {
   return async (hostname) => hosts.get(hostname.toLowerCase()) ?? defaultResolve(hostname);
 }
 
-export function createDeliveryRuntime(deps: { db: Database; config: Config; logger: Logger; lookup?: Resolve }): DeliveryRuntime {
+export function createDeliveryRuntime(deps: {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  lookup?: Resolve;
+  /** How webhook secrets are stored; default: built from the configuration. */
+  secrets?: SecretCodec;
+}): DeliveryRuntime {
   const { db, config, logger } = deps;
+  const secrets = deps.secrets ?? secretCodecFor(config);
   const lookup = deps.lookup ?? hostsFirstResolve(config.targetHostsFile);
   const sender = createSender({ config, lookup });
   let worker: Worker | null = null;
@@ -51,7 +60,7 @@ export function createDeliveryRuntime(deps: { db: Database; config: Config; logg
       sendTestEvent: (hook, associateId) => sender.sendTestEvent(hook, { changedByAssociateId: associateId }),
     },
     async startWorker() {
-      worker = createWorker({ db, config, logger, lookup });
+      worker = createWorker({ db, config, logger, lookup, secrets });
       await worker.start();
     },
     wake: () => worker?.wake(),

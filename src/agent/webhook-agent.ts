@@ -9,6 +9,7 @@ import {
   createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, activeSubscriberIds, resetConsecutiveErrors,
 } from '../store/webhook-repository.js';
 import { enqueueEvent, cancelDeliveriesFor } from '../store/outbox-repository.js';
+import type { SecretCodec } from '../store/secret-codec.js';
 import { fireStateEvent } from '../delivery/state-event.js';
 import { validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
@@ -28,6 +29,8 @@ export interface WebhookAgentDeps {
   db: Database;
   config: Pick<Config, 'allowInsecureTargets' | 'pingOnSave'>;
   target: TargetPort;
+  /** How webhook secrets are stored (encrypted at rest when a key is configured); default: plaintext. */
+  secrets?: SecretCodec;
   /** Called after SignalEvent commits, so an in-process worker starts at once. */
   wake?: () => void;
   now?: () => Date;
@@ -57,6 +60,7 @@ export function withStoredValues(draft: WebhookDraft, stored: Webhook): WebhookD
 
 export function createWebhookAgent(deps: WebhookAgentDeps) {
   const { db, config, target } = deps;
+  const secretOpts = { secrets: deps.secrets };
   const now = deps.now ?? (() => new Date());
 
   async function assertTargetAllowed(url: string): Promise<void> {
@@ -70,7 +74,7 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
     async saveWebhook(draft: WebhookDraft, by: AssociateSummary): Promise<Webhook> {
       const id = draft.webhookId ?? 0;
       if (!Number.isInteger(id) || id < 0) throw new AppError('invalid_argument', 'WebhookId: must be 0 (new) or an existing id', { field: 'WebhookId' });
-      const existing = id > 0 ? await getWebhook(db.knex, id) : null;
+      const existing = id > 0 ? await getWebhook(db.knex, id, secretOpts) : null;
       if (id > 0 && !existing) throw notFound(`Webhook ${id}`);
       const input = validateWebhook(existing ? withStoredValues(draft, existing) : draft,
         { allowInsecureTargets: config.allowInsecureTargets, existingState: existing?.state });
@@ -84,8 +88,8 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
       }
       const at = now();
       const savedId = await db.knex.transaction(async (trx) => {
-        if (id === 0) return createWebhook(trx, input, at, by.associateId);
-        if (!(await updateWebhook(trx, id, input, at, by.associateId))) throw notFound(`Webhook ${id}`);
+        if (id === 0) return createWebhook(trx, input, at, by.associateId, secretOpts);
+        if (!(await updateWebhook(trx, id, input, at, by.associateId, secretOpts))) throw notFound(`Webhook ${id}`);
         if (existing && existing.state !== input.state) {
           // A hook made Active again starts a fresh error count (else its next failure would disable it at once),
           // and NetServer announces the change as webhook{id}.started / .stopped.
@@ -95,7 +99,7 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
         }
         return id;
       });
-      const saved = await getWebhook(db.knex, savedId);
+      const saved = await getWebhook(db.knex, savedId, secretOpts);
       if (!saved) throw notFound(`Webhook ${savedId}`);
       // A hook made Active again drains its parked deliveries: wake the worker.
       if (saved.state === 'Active') deps.wake?.();
@@ -103,7 +107,7 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
     },
 
     async getWebhook(id: number): Promise<Webhook> {
-      const hook = await getWebhook(db.knex, id);
+      const hook = await getWebhook(db.knex, id, secretOpts);
       if (!hook) throw notFound(`Webhook ${id}`);
       return hook;
     },
@@ -114,7 +118,7 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
     },
 
     listWebhooks(filter: WebhookFilter): Promise<Webhook[]> {
-      return listWebhooks(db.knex, filter);
+      return listWebhooks(db.knex, filter, secretOpts);
     },
 
     async getLastError(id: number): Promise<string> {

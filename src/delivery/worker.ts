@@ -16,6 +16,9 @@
  * An error is one failed attempt in consecutive_errors; at maxConsecutiveErrors the webhook becomes
  * TooManyErrors, `webhook{id}.errors` is enqueued in the same transaction, and the error e-mail goes out.
  * Deliveries of a hook that is not Active stay pending and are not claimed ("parked"), then drain in order.
+ * A hook whose stored secret the configured keys cannot decrypt (store/secret-codec.ts) is not sent to at all:
+ * the attempt is recorded as secret_unreadable (not a call, not the hook's error) and retried on the usual
+ * schedule, so deliveries resume once the operator configures the key.
  *
  * Crash safety: a worker that dies mid-send leaves its claims leased; after leaseMs they are due again and are
  * sent again with the same EventId (at-least-once; receivers deduplicate by EventId). stop() is the SIGTERM
@@ -40,12 +43,13 @@ import { createErrorMailer, type ErrorMailer } from './error-mailer.js';
 import { fireStateEvent } from './state-event.js';
 import type { DeliveryOutcome } from './outcome.js';
 import type { Resolve } from './target-guard.js';
+import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
 
 export type Clock = () => number;
 
 export type WorkerConfig = SenderConfig & Pick<Config,
   'workerConcurrency' | 'claimBatchSize' | 'leaseMs' | 'pollIntervalMs' | 'maxConsecutiveErrors' | 'retryBaseMs' |
-  'retryMaxDelayMs' | 'retryMaxAgeMs' | 'retentionMs' | 'shutdownGraceMs' | 'smtpUrl' | 'smtpFrom'>;
+  'retryMaxDelayMs' | 'retryMaxAgeMs' | 'retentionMs' | 'shutdownGraceMs' | 'smtpUrl' | 'smtpFrom' | 'secretKey' | 'secretOldKeys'>;
 
 export type WorkerLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 
@@ -59,6 +63,8 @@ export interface WorkerOptions {
   lookup?: Resolve;
   /** [0, 1) for backoff jitter. */
   random?: () => number;
+  /** How webhook secrets are stored; default: built from config.secretKey / secretOldKeys. */
+  secrets?: SecretCodec;
   /** Overrides the SMTP mailer built from smtpUrl (null: no e-mail). */
   mailer?: ErrorMailer | null;
   housekeepingIntervalMs?: number;
@@ -115,6 +121,7 @@ export function createWorker(opts: WorkerOptions): Worker {
   const random = opts.random ?? Math.random;
   const sender: Sender = createSender({ config, lookup: opts.lookup, now });
   const mailer = opts.mailer !== undefined ? opts.mailer : createErrorMailer(config);
+  const secrets = opts.secrets ?? secretCodecFor(config);
   const owner = randomUUID();
   const housekeepingIntervalMs = opts.housekeepingIntervalMs ?? 60_000;
   const lockStaleMs = opts.sqliteLock?.staleMs ?? 30_000;
@@ -157,13 +164,19 @@ export function createWorker(opts: WorkerOptions): Worker {
     });
   }
 
-  function recordFor(c: ClaimedDelivery, outcome: DeliveryOutcome | null, startedAt: number, at: number): AttemptRecord {
+  function recordFor(c: ClaimedDelivery, outcome: DeliveryOutcome | null | 'secret_unreadable', startedAt: number, at: number): AttemptRecord {
     const base = { deliveryId: c.deliveryId, leaseToken: c.leaseToken, webhookId: c.webhookId, attemptNo: c.attemptNo, startedAt,
       maxConsecutiveErrors: config.maxConsecutiveErrors, now: at };
     if (outcome === null) {
       return { ...base, durationMs: 0, httpStatus: null, outcome: 'unsupported', errorClass: 'other',
         report: `Webhook type '${c.hook.type}' is not delivered by this agent (only 'webhook')`, usage: 'none',
         transition: { status: 'failed_permanent' }, disableHook: false };
+    }
+    if (outcome === 'secret_unreadable') {
+      const decision = nextAttempt({ attemptNo: c.attemptNo, nowMs: at, createdMs: c.created, config, random, retryAfterMs: null });
+      return { ...base, durationMs: 0, httpStatus: null, outcome, errorClass: 'other', usage: 'none', disableHook: false,
+        report: `Not sent: ${c.secretError ?? 'the webhook secret cannot be decrypted'}`,
+        transition: decision.retry ? { status: 'pending', nextAttemptAt: decision.nextAttemptAt } : { status: 'expired', note: decision.reason } };
     }
     const httpStatus = 'status' in outcome && outcome.status !== undefined ? outcome.status : null;
     const common = { ...base, durationMs: outcome.durationMs, httpStatus, outcome: outcome.kind, report: outcome.report };
@@ -197,12 +210,12 @@ export function createWorker(opts: WorkerOptions): Worker {
     }
   }
 
-  async function notifyTooManyErrors(c: ClaimedDelivery, outcome: DeliveryOutcome | null): Promise<void> {
+  async function notifyTooManyErrors(c: ClaimedDelivery, gone: boolean): Promise<void> {
     if (!mailer) return;
     try {
       const notice = await errorNotice(db, c.webhookId);
       if (!notice || notice.recipients.length === 0) return;
-      const reason = outcome?.kind === 'gone'
+      const reason = gone
         ? 'the target answered 410 Gone'
         : `${notice.consecutiveErrors} delivery attempts in a row failed`;
       await mailer.sendErrorNotice(notice, reason);
@@ -214,12 +227,17 @@ export function createWorker(opts: WorkerOptions): Worker {
 
   async function processOne(c: ClaimedDelivery, controller: AbortController): Promise<void> {
     const startedAt = now();
-    const outcome = c.hook.type.toLowerCase() === 'webhook'
-      ? await sender.deliver({
-          hook: c.hook, eventUuid: c.eventUuid, attemptNo: c.attemptNo, eventName: c.eventName, primaryKey: c.primaryKey,
-          data: c.data, changedByAssociateId: c.changedByAssociateId, timestamp: c.timestamp, signal: controller.signal,
-        })
-      : null;
+    let outcome: DeliveryOutcome | null | 'secret_unreadable' = null;
+    if (c.secretError !== undefined) {
+      // The reason names the missing key id, never the stored value.
+      logger.error({ deliveryId: c.deliveryId, webhookId: c.webhookId, reason: c.secretError }, 'delivery not sent: webhook secret unreadable');
+      outcome = 'secret_unreadable';
+    } else if (c.hook.type.toLowerCase() === 'webhook') {
+      outcome = await sender.deliver({
+        hook: c.hook, eventUuid: c.eventUuid, attemptNo: c.attemptNo, eventName: c.eventName, primaryKey: c.primaryKey,
+        data: c.data, changedByAssociateId: c.changedByAssociateId, timestamp: c.timestamp, signal: controller.signal,
+      });
+    }
     if (controller.signal.aborted) {
       // Shutdown cut the attempt short: give the delivery back rather than count an attempt we abandoned.
       await releaseLeases(db, [c]);
@@ -242,7 +260,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     if (result.becameTooManyErrors) {
       logger.warn({ webhookId: c.webhookId, consecutiveErrors: result.consecutiveErrors, outcome: record.outcome },
         'webhook set to TooManyErrors');
-      await notifyTooManyErrors(c, outcome);
+      await notifyTooManyErrors(c, record.outcome === 'gone');
     }
   }
 
@@ -272,7 +290,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       ? { now: at, holdUntil: at + config.leaseMs, limit: HOLD_BATCH }
       : undefined;
     if (hold) lastHoldAt = wall;
-    const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token }, hold);
+    const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token }, hold, { secrets });
     holdPending = held >= HOLD_BATCH;
     stats.claimed += deliveries.length;
     return deliveries.map(startTask);

@@ -38,6 +38,7 @@ import { claimSqlite, holdSqlite } from './claim-sqlite.js';
 import type { Claim, ClaimRequest, ClaimResult, HoldRequest } from './claim-types.js';
 import { loadClaimed } from './outbox-repository.js';
 import { claimAndLoadSqlite } from './outbox-sqlite.js';
+import type { SecretCodec } from './secret-codec.js';
 
 export type { Claim, ClaimRequest, ClaimResult, ClaimSql, HoldRequest } from './claim-types.js';
 
@@ -63,12 +64,18 @@ export function holdBlockedDeliveries(db: Pick<Database, 'knex' | 'dialect'>, re
 /**
  * Claims and loads everything needed to send (event, webhook), after holding blocked deliveries when `hold` is
  * given. On SQLite all of it happens in one transaction on the single connection (outbox-sqlite.ts); elsewhere
- * it is the hold statement, the claim statement and one query.
+ * it is the hold statement, the claim statement and one query. Webhook secrets are decoded with opts.secrets
+ * (plaintext without it); a delivery whose secret cannot be decoded comes back with secretError set.
  */
-export async function claimAndLoad(db: Pick<Database, 'knex' | 'dialect'>, req: ClaimRequest, hold?: HoldRequest): Promise<ClaimResult> {
-  if (db.dialect === 'sqlite') return claimAndLoadSqlite(db.knex, req, hold);
+export async function claimAndLoad(
+  db: Pick<Database, 'knex' | 'dialect'>,
+  req: ClaimRequest,
+  hold?: HoldRequest,
+  opts: { secrets?: SecretCodec } = {},
+): Promise<ClaimResult> {
+  if (db.dialect === 'sqlite') return claimAndLoadSqlite(db.knex, req, hold, opts.secrets);
   const held = hold ? await holdBlockedDeliveries(db, hold) : 0;
   if (req.limit <= 0) return { deliveries: [], held };
-  return { deliveries: await loadClaimed(db.knex, await claimDeliveries(db, req)), held };
+  return { deliveries: await loadClaimed(db.knex, await claimDeliveries(db, req), opts), held };
 }
 

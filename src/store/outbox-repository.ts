@@ -9,6 +9,9 @@ import type { SignalledEvent } from '../webhooks/types.js';
 import { toJsonValue } from '../delivery/payload.js';
 import { chunked, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
 import { parseHeaders, parseProperties } from './webhook-repository.js';
+import { createSecretCodec, type SecretCodec } from './secret-codec.js';
+
+const plaintextSecrets = createSecretCodec();
 
 /** Rows per multi-row INSERT into wa_delivery: 7 parameters a row stays under SQL Server's 2100. */
 const DELIVERY_INSERT_CHUNK = 250;
@@ -101,6 +104,11 @@ export interface ClaimedDelivery {
     headers: Record<string, string> | null;
     properties: Record<string, unknown> | null;
   };
+  /**
+   * Set when the stored secret could not be decrypted (a key missing from the configuration): why, without the
+   * value. The delivery must not be sent then (unsigned or wrongly signed), and hook.secret is null.
+   */
+  secretError?: string;
 }
 
 function parseData(text: unknown): Record<string, unknown> {
@@ -120,8 +128,18 @@ export const claimedColumns = [
   'w.name as webhook_name', 'w.type', 'w.target_url', 'w.secret', 'w.headers', 'w.properties',
 ] as const;
 
-export function toClaimedDelivery(r: Record<string, unknown>): ClaimedDelivery {
-  return {
+/** Row -> ClaimedDelivery; the secret is decoded with `secrets` (plaintext when none). */
+export function toClaimedDelivery(r: Record<string, unknown>, secrets: SecretCodec = plaintextSecrets): ClaimedDelivery {
+  let secret: string | null = typeof r.secret === 'string' && r.secret !== '' ? r.secret : null;
+  let secretError: string | undefined;
+  try {
+    secret = secrets.decode(secret) || null;
+  } catch (err) {
+    // One unreadable row must not fail the whole claimed batch: the worker records it as not sent.
+    secret = null;
+    secretError = err instanceof Error ? err.message : String(err);
+  }
+  const claimed: ClaimedDelivery = {
     deliveryId: toInt(r.delivery_id),
     webhookId: toInt(r.webhook_id),
     eventUuid: String(r.event_uuid),
@@ -137,18 +155,24 @@ export function toClaimedDelivery(r: Record<string, unknown>): ClaimedDelivery {
       name: String(r.webhook_name ?? ''),
       type: String(r.type ?? 'webhook'),
       targetUrl: String(r.target_url ?? ''),
-      secret: typeof r.secret === 'string' && r.secret !== '' ? r.secret : null,
+      secret,
       headers: parseHeaders(r.headers),
       properties: parseProperties(r.properties),
     },
   };
+  if (secretError !== undefined) claimed.secretError = secretError;
+  return claimed;
 }
 
 /**
  * Loads event and webhook for claimed ids. Only rows still holding `leaseToken` come back (a delivery cancelled
  * in between is skipped). Rows whose webhook is gone are skipped too; their lease runs out and retention ends them.
  */
-export async function loadClaimed(db: Queryable, claims: ReadonlyArray<{ deliveryId: number; leaseToken: string }>): Promise<ClaimedDelivery[]> {
+export async function loadClaimed(
+  db: Queryable,
+  claims: ReadonlyArray<{ deliveryId: number; leaseToken: string }>,
+  opts: { secrets?: SecretCodec } = {},
+): Promise<ClaimedDelivery[]> {
   if (claims.length === 0) return [];
   const k = knexOf(db);
   const tokens = new Map(claims.map((c) => [c.deliveryId, c.leaseToken]));
@@ -160,7 +184,7 @@ export async function loadClaimed(db: Queryable, claims: ReadonlyArray<{ deliver
       .whereIn('d.delivery_id', part)
       .select(...claimedColumns)) as Array<Record<string, unknown>>;
     for (const r of rows) {
-      if (r.lease_token === tokens.get(toInt(r.delivery_id))) out.push(toClaimedDelivery(r));
+      if (r.lease_token === tokens.get(toInt(r.delivery_id))) out.push(toClaimedDelivery(r, opts.secrets));
     }
   }
   const order = new Map(claims.map((c, i) => [c.deliveryId, i]));

@@ -18,6 +18,7 @@ import { claimedColumns, toClaimedDelivery } from './outbox-repository.js';
 import type { AttemptRecord, RecordResult } from './outbox-record.js';
 import { capReport } from '../delivery/outcome.js';
 import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';
+import type { SecretCodec } from './secret-codec.js';
 
 const loadSql = `select ${claimedColumns.join(', ')}
 from wa_delivery d
@@ -27,20 +28,22 @@ where d.delivery_id in (select value from json_each(?)) and d.lease_token = ?`;
 
 /**
  * Claims (claim-sqlite.ts semantics) and loads what is needed to send, in one immediate transaction; first holds
- * blocked deliveries when `hold` is given (claim-deliveries.ts).
+ * blocked deliveries when `hold` is given (claim-deliveries.ts). Secrets are decoded with `secrets` after the
+ * transaction, so decryption does not lengthen the single writer's critical section.
  */
-export function claimAndLoadSqlite(knex: Knex, req: ClaimRequest, hold?: HoldRequest): Promise<ClaimResult> {
+export async function claimAndLoadSqlite(knex: Knex, req: ClaimRequest, hold?: HoldRequest, secrets?: SecretCodec): Promise<ClaimResult> {
   const { sql, bindings } = sqliteClaimSql(req);
   const holding = hold ? sqliteHoldSql(hold) : null;
-  return withSqliteConnection(knex, (conn) =>
-    conn.transaction((): ClaimResult => {
+  const { rows, held } = await withSqliteConnection(knex, (conn) =>
+    conn.transaction(() => {
       const held = holding ? statement(conn, holding.sql).run(...holding.bindings).changes : 0;
       if (hold) statement(conn, sqliteReleaseStrandedSql).run(hold.now, hold.now);
       const claimed = statement(conn, sql).all(...bindings) as Array<{ delivery_id: number }>;
-      if (claimed.length === 0) return { deliveries: [], held };
+      if (claimed.length === 0) return { rows: [], held };
       const rows = statement(conn, loadSql).all(JSON.stringify(claimed.map((r) => Number(r.delivery_id))), req.token) as Array<Record<string, unknown>>;
-      return { deliveries: rows.map(toClaimedDelivery).sort((a, b) => a.deliveryId - b.deliveryId), held };
+      return { rows, held };
     }).immediate());
+  return { deliveries: rows.map((r) => toClaimedDelivery(r, secrets)).sort((a, b) => a.deliveryId - b.deliveryId), held };
 }
 
 const sql = {

@@ -5,7 +5,8 @@
  *
  * Stored formats: headers and properties are plain JSON objects (NetServer's "JSON blob"); a Date inside properties
  * is stored as its ISO string and read back as that string. ErrorEmails rows have email_recipient, ErrorAssociates
- * rows have associate_id, each read back in the order saved; no rows read back as [] (not null).
+ * rows have associate_id, each read back in the order saved; no rows read back as [] (not null). The secret goes
+ * through the caller's SecretCodec (encrypted when a key is configured; plaintext without a codec).
  */
 import type { Knex } from 'knex';
 import { invalidArgument } from '../errors.js';
@@ -32,6 +33,19 @@ import {
   withTransaction,
   type Queryable,
 } from './row-mapping.js';
+import { createSecretCodec, type SecretCodec } from './secret-codec.js';
+
+/** How `webhook.secret` is stored (secret-codec.ts); without one, as plaintext. */
+export interface SecretOptions {
+  secrets?: SecretCodec;
+}
+
+const plaintextSecrets = createSecretCodec();
+
+/** The input with its secret in stored form. */
+function storedForm(input: WebhookInput, opts: SecretOptions): WebhookInput {
+  return { ...input, secret: (opts.secrets ?? plaintextSecrets).encode(input.secret) };
+}
 
 /** Column limits from NetServer's schema (and ours for event_name). */
 const EVENTS_COLUMN_MAX = 4000;
@@ -167,10 +181,17 @@ export function webhookInsertQuery(k: Knex, input: WebhookInput, events: string[
 }
 
 /** Inserts the webhook with its usage, event and notify rows in one transaction (the caller's, when given one). */
-export async function createWebhook(db: Queryable, input: WebhookInput, at: Date, associateId: number): Promise<number> {
+export async function createWebhook(
+  db: Queryable,
+  input: WebhookInput,
+  at: Date,
+  associateId: number,
+  opts: SecretOptions = {},
+): Promise<number> {
   const events = checkedEvents(input.events);
+  const stored = storedForm(input, opts);
   return withTransaction(db, async (trx) => {
-    const inserted = (await webhookInsertQuery(trx, input, events, at, associateId)) as Array<{ webhook_id: unknown } | number>;
+    const inserted = (await webhookInsertQuery(trx, stored, events, at, associateId)) as Array<{ webhook_id: unknown } | number>;
     const first = inserted[0];
     const webhookId = toInt(typeof first === 'object' ? first.webhook_id : first);
     await trx('webhook_usage').insert({
@@ -201,13 +222,15 @@ export async function updateWebhook(
   input: WebhookInput,
   at: Date,
   associateId: number,
+  opts: SecretOptions = {},
 ): Promise<boolean> {
   const events = checkedEvents(input.events);
+  const stored = storedForm(input, opts);
   return withTransaction(db, async (trx) => {
     const n = await trx('webhook')
       .where('webhook_id', webhookId)
       .update({
-        ...webhookColumns(input, events),
+        ...webhookColumns(stored, events),
         updated: at,
         updated_associate_id: associateId,
         updatedCount: trx.raw('?? + 1', ['updatedCount']),
@@ -317,7 +340,8 @@ interface WebhookRow {
 }
 
 /** Two queries whatever the number of hooks: hooks (with usage and associates joined), notify rows. */
-async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?: number }): Promise<Webhook[]> {
+async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?: number }, opts: SecretOptions): Promise<Webhook[]> {
+  const secrets = opts.secrets ?? plaintextSecrets;
   const k = knexOf(db);
   const rows = (await webhooksQuery(k, filter)) as WebhookRow[];
   if (rows.length === 0) return [];
@@ -349,7 +373,7 @@ async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?:
       // on every write and by backfillEventRows for rows NetServer wrote).
       events: parseEventsColumn(r.events),
       targetUrl: r.target_url ?? '',
-      secret: r.secret,
+      secret: secrets.decode(r.secret),
       // 0 (Unknown) is not a state a hook can be saved in; treat such a row as not delivering.
       state: state === 'Unknown' ? 'Stopped' : state,
       type: r.type ?? '',
@@ -373,8 +397,8 @@ async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?:
   });
 }
 
-export async function getWebhook(db: Queryable, webhookId: number): Promise<Webhook | null> {
-  const [hook] = await loadWebhooks(db, { webhookId });
+export async function getWebhook(db: Queryable, webhookId: number, opts: SecretOptions = {}): Promise<Webhook | null> {
+  const [hook] = await loadWebhooks(db, { webhookId }, opts);
   return hook ?? null;
 }
 
@@ -382,8 +406,8 @@ export async function getWebhook(db: Queryable, webhookId: number): Promise<Webh
  * name: exact, case-insensitive; event: hooks subscribed to exactly that event; state: that state. Empty values
  * and Unknown mean no filter. Ordered by webhook_id.
  */
-export async function listWebhooks(db: Queryable, filter: WebhookFilter = {}): Promise<Webhook[]> {
-  return loadWebhooks(db, { name: filter.name, event: filter.event, state: filter.state });
+export async function listWebhooks(db: Queryable, filter: WebhookFilter = {}, opts: SecretOptions = {}): Promise<Webhook[]> {
+  return loadWebhooks(db, { name: filter.name, event: filter.event, state: filter.state }, opts);
 }
 
 /**
