@@ -100,7 +100,10 @@ export async function latencyBench(opts: { rate: number; durationS: number }) {
     const latencies: number[] = [];
     rx.onBody = (body, at) => {
       const t = committed.get(body.PrimaryKey as number);
-      if (t !== undefined) latencies.push(at - t);
+      if (t !== undefined) {
+        latencies.push(at - t);
+        committed.delete(body.PrimaryKey as number);
+      }
     };
     await worker.start();
     const rssBefore = rss();
@@ -111,6 +114,9 @@ export async function latencyBench(opts: { rate: number; durationS: number }) {
     const interval = 1000 / opts.rate;
     const start = performance.now();
     let behind = 0;
+    // RSS every 10 s, to tell a flat run from a leak over long runs (BENCH_DURATION_S=300).
+    const rssSamples: number[] = [];
+    const sampler = setInterval(() => rssSamples.push(rss()), 10_000);
     for (let i = 0; i < total; i++) {
       const due = start + i * interval;
       const wait = due - performance.now();
@@ -125,6 +131,7 @@ export async function latencyBench(opts: { rate: number; durationS: number }) {
       worker.wake();
     }
     const producedIn = (performance.now() - start) / 1000;
+    clearInterval(sampler);
     loopDelay.disable();
     const deadline = performance.now() + 30_000;
     while (latencies.length < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -142,6 +149,7 @@ export async function latencyBench(opts: { rate: number; durationS: number }) {
       loopDelayMax: loopDelay.max / 1e6,
       rssBefore,
       rssAfter: rss(),
+      rssSamples,
     };
   } finally {
     await worker.stop({ graceMs: 1000 });
@@ -270,7 +278,7 @@ export async function runDeliveryBench(): Promise<void> {
     `  events ${lat.events}, delivered ${lat.delivered}, signalled at ${lat.achievedRate.toFixed(0)}/s (late ticks ${lat.lateTicks})\n` +
     `  commit -> arrival: p50 ${lat.p50.toFixed(2)} ms, p90 ${lat.p90.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms, max ${lat.max.toFixed(2)} ms\n` +
     `  event-loop delay of this process (shared by producer, worker, receiver): p99 ${lat.loopDelayP99.toFixed(2)} ms, max ${lat.loopDelayMax.toFixed(2)} ms\n` +
-    `  RSS ${mb(lat.rssBefore)} -> ${mb(lat.rssAfter)}\n`);
+    `  RSS ${mb(lat.rssBefore)} -> ${mb(lat.rssAfter)}; every 10 s: ${lat.rssSamples.map((n) => (n / 1024 / 1024).toFixed(0)).join(' ')} MB\n`);
 
   process.stdout.write(`delivery throughput: ${fanoutEvents} events x ${hooks} webhooks, SQLite, loopback receiver\n`);
   const fan = await fanoutBench({ events: fanoutEvents, hooks });

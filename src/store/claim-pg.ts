@@ -4,24 +4,18 @@
  * lease excludes it). One statement, so one short transaction.
  */
 import type { Knex } from 'knex';
-import { sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest } from './claim-types.js';
+import {
+  dueAndUnleased, olderDeliveryPending, sortClaims, toClaim, webhookActive, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+} from './claim-types.js';
 
 export function pgClaimSql(req: ClaimRequest): ClaimSql {
   const sql = `
 with picked as (
   select d.delivery_id
   from wa_delivery d
-  where d.status = 'pending'
-    and d.next_attempt_at <= ?
-    and (d.lease_until is null or d.lease_until <= ?)
-    and exists (select 1 from webhook w where w.webhook_id = d.webhook_id and w.state = 1)
-    and not exists (
-      select 1 from wa_delivery o
-      where o.webhook_id = d.webhook_id
-        and o.status = 'pending'
-        and o.delivery_id < d.delivery_id
-        and (o.next_attempt_at <= ? or o.held = 1)
-    )
+  where ${dueAndUnleased('d')}
+    and ${webhookActive('d')}
+    and not exists (${olderDeliveryPending('d')})
   order by d.next_attempt_at, d.delivery_id
   limit ?
   for update of d skip locked
@@ -46,16 +40,8 @@ export function pgHoldSql(req: HoldRequest): ClaimSql {
 with blocked as (
   select b.delivery_id
   from wa_delivery b
-  where b.status = 'pending'
-    and b.next_attempt_at <= ?
-    and (b.lease_until is null or b.lease_until <= ?)
-    and exists (
-      select 1 from wa_delivery o
-      where o.webhook_id = b.webhook_id
-        and o.status = 'pending'
-        and o.delivery_id < b.delivery_id
-        and (o.next_attempt_at <= ? or o.held = 1)
-    )
+  where ${dueAndUnleased('b')}
+    and exists (${olderDeliveryPending('b')})
   order by b.next_attempt_at, b.delivery_id
   limit ?
   for update of b skip locked

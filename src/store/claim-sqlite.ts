@@ -7,7 +7,9 @@
  */
 import type { Knex } from 'knex';
 import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';
-import { sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest } from './claim-types.js';
+import {
+  dueAndUnleased, olderDeliveryPending, sortClaims, toClaim, webhookActive, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+} from './claim-types.js';
 
 export function sqliteClaimSql(req: ClaimRequest): ClaimSql {
   const sql = `
@@ -16,17 +18,9 @@ set lease_until = ?, lease_token = ?, attempt_count = attempt_count + 1, held = 
 where delivery_id in (
   select d.delivery_id
   from wa_delivery d
-  where d.status = 'pending'
-    and d.next_attempt_at <= ?
-    and (d.lease_until is null or d.lease_until <= ?)
-    and exists (select 1 from webhook w where w.webhook_id = d.webhook_id and w.state = 1)
-    and not exists (
-      select 1 from wa_delivery o
-      where o.webhook_id = d.webhook_id
-        and o.status = 'pending'
-        and o.delivery_id < d.delivery_id
-        and (o.next_attempt_at <= ? or o.held = 1)
-    )
+  where ${dueAndUnleased('d')}
+    and ${webhookActive('d')}
+    and not exists (${olderDeliveryPending('d')})
   order by d.next_attempt_at, d.delivery_id
   limit ?
 )
@@ -52,16 +46,8 @@ set next_attempt_at = ?, held = 1
 where delivery_id in (
   select b.delivery_id
   from wa_delivery b
-  where b.status = 'pending'
-    and b.next_attempt_at <= ?
-    and (b.lease_until is null or b.lease_until <= ?)
-    and exists (
-      select 1 from wa_delivery o
-      where o.webhook_id = b.webhook_id
-        and o.status = 'pending'
-        and o.delivery_id < b.delivery_id
-        and (o.next_attempt_at <= ? or o.held = 1)
-    )
+  where ${dueAndUnleased('b')}
+    and exists (${olderDeliveryPending('b')})
   order by b.next_attempt_at, b.delivery_id
   limit ?
 )`;

@@ -53,3 +53,26 @@ export function sortClaims(claims: Claim[]): Claim[] {
  */
 export const releaseHeldSql = `update wa_delivery set next_attempt_at = ?, held = 0
 where delivery_id = (select min(h.delivery_id) from wa_delivery h where h.webhook_id = ? and h.status = 'pending' and h.held = 1)`;
+
+/**
+ * The claim's criteria, the same on every dialect (each file wraps them in its own locking): `a` is due and not
+ * leased. Bindings: now, now.
+ */
+export const dueAndUnleased = (a: string) =>
+  `${a}.status = 'pending'
+    and ${a}.next_attempt_at <= ?
+    and (${a}.lease_until is null or ${a}.lease_until <= ?)`;
+
+/**
+ * An older pending delivery of `a`'s webhook is due, in flight or held: `a` must wait (one delivery in flight per
+ * webhook, in event order). `hint` is a table hint for SQL Server. Bindings: now.
+ */
+export const olderDeliveryPending = (a: string, hint = '') =>
+  `select 1 from wa_delivery o${hint ? ` ${hint}` : ''}
+      where o.webhook_id = ${a}.webhook_id
+        and o.status = 'pending'
+        and o.delivery_id < ${a}.delivery_id
+        and (o.next_attempt_at <= ? or o.held = 1)`;
+
+/** The webhook of `a` is Active (1): deliveries of Stopped/TooManyErrors hooks stay parked. */
+export const webhookActive = (a: string) => `exists (select 1 from webhook w where w.webhook_id = ${a}.webhook_id and w.state = 1)`;
