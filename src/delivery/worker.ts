@@ -14,7 +14,9 @@
  *   refused_target  expired (recorded) once the retry window is over
  *   (type not 'webhook', e.g. crmscript: failed_permanent, not counted as a call: this agent runs no CRMScript)
  * An error is one failed attempt in consecutive_errors; at maxConsecutiveErrors the webhook becomes
- * TooManyErrors, `webhook{id}.errors` is enqueued in the same transaction, and the error e-mail goes out.
+ * TooManyErrors, `webhook{id}.errors` is enqueued in the same transaction, and the Disabling e-mail goes out. The
+ * attempt that takes consecutive_errors from 0 to 1 sends the FirstFailure e-mail when the hook asks for it
+ * (delivery/error-mailer.ts has the rules).
  * Deliveries of a hook that is not Active stay pending and are not claimed ("parked"), then drain in order.
  * A hook whose stored secret the configured keys cannot decrypt (store/secret-codec.ts) is not sent to at all:
  * the attempt is recorded as secret_unreadable (not a call, not the hook's error) and retried on the usual
@@ -23,6 +25,11 @@
  * Crash safety: a worker that dies mid-send leaves its claims leased; after leaseMs they are due again and are
  * sent again with the same EventId (at-least-once; receivers deduplicate by EventId). stop() is the SIGTERM
  * path: no new claims, in-flight attempts get graceMs to finish, the rest are aborted and their leases released.
+ *
+ * Wake-ups from other processes: on PostgreSQL the worker holds one LISTEN connection of its own (not from the
+ * pool) and claims when `NOTIFY wa_outbox` arrives, i.e. when another process's SignalEvent or state event commits
+ * (store/outbox-notify.ts). It reconnects with backoff when that connection drops, and polling covers the gap.
+ * SQLite (one worker process, woken in process) and SQL Server (no LISTEN/NOTIFY) rely on wake() and polling.
  *
  * Housekeeping (every housekeepingIntervalMs): retention expiry of old pending deliveries and pruning of old
  * attempts / finished deliveries / events, in small batches. On SQLite the worker holds the single-worker lock.
@@ -39,11 +46,12 @@ import { acquireWorkerLock, heartbeatWorkerLock, releaseWorkerLock } from '../st
 import { isDatabaseUnavailable } from '../errors.js';
 import { createSender, type Sender, type SenderConfig } from './sender.js';
 import { nextAttempt } from './retry-policy.js';
-import { createErrorMailer, type ErrorMailer } from './error-mailer.js';
+import { createErrorMailer, firstFailureError, type ErrorMailer } from './error-mailer.js';
 import { fireStateEvent } from './state-event.js';
 import type { DeliveryOutcome } from './outcome.js';
 import type { Resolve } from './target-guard.js';
 import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
+import { listenConnectionOf, listenForOutbox, type OutboxListener } from '../store/outbox-notify.js';
 
 export type Clock = () => number;
 
@@ -70,6 +78,11 @@ export interface WorkerOptions {
   housekeepingIntervalMs?: number;
   /** SQLite single-worker lock timing. */
   sqliteLock?: { staleMs?: number; heartbeatMs?: number };
+  /**
+   * PostgreSQL only: LISTEN for `NOTIFY wa_outbox` on a dedicated connection (default true; false: poll only).
+   * The object form sets the reconnect backoff and the liveness probe interval.
+   */
+  listen?: boolean | { retryMinMs?: number; retryMaxMs?: number; probeIntervalMs?: number };
 }
 
 export interface WorkerStats {
@@ -79,6 +92,8 @@ export interface WorkerStats {
   /** Outcomes that found their lease gone (nothing recorded). */
   stale: number;
   inFlight: number;
+  /** `NOTIFY wa_outbox` received on the LISTEN connection (PostgreSQL). */
+  notifications: number;
 }
 
 export interface Worker {
@@ -131,9 +146,10 @@ export function createWorker(opts: WorkerOptions): Worker {
   let holdPending = false;
   const refillAt = Math.max(1, Math.min(config.claimBatchSize, Math.floor(config.workerConcurrency / 4)));
   const inFlight = new Map<number, Task>();
-  const stats: WorkerStats = { claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0 };
+  const stats: WorkerStats = { claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0 };
   let running = false;
   let holdsLock = false;
+  let listener: OutboxListener | null = null;
   let loopDone: Promise<void> = Promise.resolve();
   let signalled = false;
   let waiter: (() => void) | null = null;
@@ -210,16 +226,33 @@ export function createWorker(opts: WorkerOptions): Worker {
     }
   }
 
-  async function notifyTooManyErrors(c: ClaimedDelivery, gone: boolean): Promise<void> {
+  /**
+   * The FirstFailure and Disabling e-mails (rules in error-mailer.ts), after the attempt's transaction committed.
+   * Best effort: a failure is logged, nothing is retried.
+   */
+  async function notifyFailure(c: ClaimedDelivery, record: AttemptRecord, becameTooManyErrors: boolean, firstFailure: boolean): Promise<void> {
     if (!mailer) return;
     try {
       const notice = await errorNotice(db, c.webhookId);
-      if (!notice || notice.recipients.length === 0) return;
-      const reason = gone
-        ? 'the target answered 410 Gone'
-        : `${notice.consecutiveErrors} delivery attempts in a row failed`;
-      await mailer.sendErrorNotice(notice, reason);
-      logger.info({ webhookId: c.webhookId, recipients: notice.recipients.length }, 'error e-mail sent');
+      if (!notice) return;
+      const disabling = becameTooManyErrors ? notice.recipients : [];
+      if (disabling.length > 0) {
+        const reason = record.outcome === 'gone'
+          ? 'the target answered 410 Gone'
+          : `${notice.consecutiveErrors} delivery attempts in a row failed`;
+        await mailer.sendErrorNotice(notice, reason);
+        logger.info({ webhookId: c.webhookId, recipients: disabling.length }, 'error e-mail sent (TooManyErrors)');
+      }
+      const taken = new Set(disabling.map((a) => a.toLowerCase()));
+      const first = firstFailure ? notice.firstFailureRecipients.filter((a) => !taken.has(a.toLowerCase())) : [];
+      if (first.length > 0) {
+        await mailer.sendFirstFailureNotice({
+          webhookId: c.webhookId, name: notice.name, eventName: c.eventName, eventId: c.eventUuid, attemptNo: c.attemptNo,
+          error: firstFailureError(record.httpStatus, record.errorClass, record.report),
+          maxConsecutiveErrors: config.maxConsecutiveErrors, recipients: first,
+        });
+        logger.info({ webhookId: c.webhookId, recipients: first.length }, 'error e-mail sent (first failure)');
+      }
     } catch (err) {
       logger.error({ err, webhookId: c.webhookId }, 'error e-mail could not be sent');
     }
@@ -260,8 +293,10 @@ export function createWorker(opts: WorkerOptions): Worker {
     if (result.becameTooManyErrors) {
       logger.warn({ webhookId: c.webhookId, consecutiveErrors: result.consecutiveErrors, outcome: record.outcome },
         'webhook set to TooManyErrors');
-      await notifyTooManyErrors(c, record.outcome === 'gone');
     }
+    // consecutive_errors was incremented in the committed transaction: only one attempt sees it reach 1.
+    const firstFailure = record.usage === 'error' && result.consecutiveErrors === 1;
+    if (result.becameTooManyErrors || firstFailure) await notifyFailure(c, record, result.becameTooManyErrors, firstFailure);
   }
 
   function startTask(c: ClaimedDelivery): Task {
@@ -365,6 +400,20 @@ export function createWorker(opts: WorkerOptions): Worker {
       }, housekeepingIntervalMs);
       hk.unref();
       timers.push(hk);
+      const listenConnection = opts.listen === false ? null : listenConnectionOf(db);
+      if (listenConnection) {
+        const tuning = typeof opts.listen === 'object' ? opts.listen : {};
+        listener = listenForOutbox({
+          connection: listenConnection, logger, ...tuning,
+          onNotify: () => {
+            stats.notifications++;
+            poke();
+          },
+          onListening: poke,
+        });
+        // Listening before the first claim: nothing committed after that claim can be missed.
+        await listener.ready;
+      }
       running = true;
       signalled = true; // claim at once: work may have been waiting while no worker ran
       loopDone = loop();
@@ -375,7 +424,10 @@ export function createWorker(opts: WorkerOptions): Worker {
       const wasRunning = running;
       running = false;
       poke();
+      const closing = listener?.close();
+      listener = null;
       await loopDone;
+      await closing;
       const graceMs = o.graceMs ?? config.shutdownGraceMs;
       if (inFlight.size > 0) {
         const pending = [...inFlight.values()].map((t) => t.done);

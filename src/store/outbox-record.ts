@@ -148,22 +148,60 @@ export async function recordAttempt(
   });
 }
 
-/** Who hears that a webhook was turned off, and what to tell them. */
+/** Who hears about a failing webhook, and what to tell them. */
 export interface ErrorNotice {
   webhookId: number;
   name: string;
   targetUrl: string;
+  /** Recipients of the Disabling (TooManyErrors) e-mail. */
   recipients: string[];
+  /** Recipients of the FirstFailure e-mail. */
+  firstFailureRecipients: string[];
   lastError: string | null;
   consecutiveErrors: number;
 }
 
-const NOTIFY_VIA_EMAIL = 1;
-const NOTIFY_WHEN_DISABLING = 2;
+/** WebhookNotifyVia and WebhookNotifyWhen bit values (netserver-contract.md section 5). */
+export const NOTIFY_VIA_EMAIL = 1;
+export const NOTIFY_VIA_IN_APP = 2;
+export const NOTIFY_WHEN_FIRST_FAILURE = 1;
+export const NOTIFY_WHEN_DISABLING = 2;
+
+export type NoticeMoment = 'first_failure' | 'disabling';
+
+export interface NotifySettings {
+  errorsEmail: string | null;
+  /** webhook.notify_via, 0 when never set. */
+  notifyVia: number;
+  /** webhook.notify_when, 0 when never set. */
+  notifyWhen: number;
+  /** webhook_notify.email_recipient of the rows without an associate. */
+  notifyEmails: readonly string[];
+}
 
 /**
- * ErrorsEmail always; the webhook_notify e-mail recipients unless the hook's NotifyVia / NotifyWhen were set and
- * exclude e-mail or the Disabling moment (0 = not set, as in hooks saved by clients that predate those fields).
+ * Who gets the e-mail of a moment (the rules are spelled out in delivery/error-mailer.ts). Addresses are trimmed
+ * and deduplicated case-insensitively, in order: ErrorsEmail first, then the webhook_notify rows.
+ */
+export function noticeRecipients(s: NotifySettings, moment: NoticeMoment): string[] {
+  const out: string[] = [];
+  const add = (v: string | null) => {
+    const a = v?.trim() ?? '';
+    if (a && !out.some((x) => x.toLowerCase() === a.toLowerCase())) out.push(a);
+  };
+  const email = s.notifyVia === 0 || (s.notifyVia & NOTIFY_VIA_EMAIL) !== 0;
+  if (moment === 'disabling') {
+    add(s.errorsEmail);
+    if (email && (s.notifyWhen === 0 || (s.notifyWhen & NOTIFY_WHEN_DISABLING) !== 0)) s.notifyEmails.forEach(add);
+  } else if (email && (s.notifyWhen & NOTIFY_WHEN_FIRST_FAILURE) !== 0) {
+    add(s.errorsEmail);
+    s.notifyEmails.forEach(add);
+  }
+  return out;
+}
+
+/**
+ * The webhook's notice facts and recipients for both moments, read after the recording transaction committed.
  * Associate recipients (associate_id) are skipped: our associate table has no e-mail address.
  */
 export async function errorNotice(db: Queryable, webhookId: number): Promise<ErrorNotice | null> {
@@ -175,24 +213,20 @@ export async function errorNotice(db: Queryable, webhookId: number): Promise<Err
     | Record<string, unknown>
     | undefined;
   if (!hook) return null;
-  const recipients: string[] = [];
-  const add = (v: unknown) => {
-    const s = typeof v === 'string' ? v.trim() : '';
-    if (s && !recipients.some((x) => x.toLowerCase() === s.toLowerCase())) recipients.push(s);
+  const rows = (await k('webhook_notify').where('webhook_id', webhookId).orderBy('webhook_notify_id')
+    .select('email_recipient', 'associate_id')) as Array<{ email_recipient: unknown; associate_id: unknown }>;
+  const settings: NotifySettings = {
+    errorsEmail: typeof hook.errors_email === 'string' ? hook.errors_email : null,
+    notifyVia: toInt(hook.notify_via),
+    notifyWhen: toInt(hook.notify_when),
+    notifyEmails: rows.filter((r) => !toInt(r.associate_id) && typeof r.email_recipient === 'string').map((r) => r.email_recipient as string),
   };
-  add(hook.errors_email);
-  const via = toInt(hook.notify_via);
-  const when = toInt(hook.notify_when);
-  if ((via === 0 || (via & NOTIFY_VIA_EMAIL) !== 0) && (when === 0 || (when & NOTIFY_WHEN_DISABLING) !== 0)) {
-    const rows = (await k('webhook_notify').where('webhook_id', webhookId).orderBy('webhook_notify_id')
-      .select('email_recipient', 'associate_id')) as Array<{ email_recipient: unknown; associate_id: unknown }>;
-    for (const r of rows) if (!toInt(r.associate_id)) add(r.email_recipient);
-  }
   return {
     webhookId,
     name: String(hook.name ?? ''),
     targetUrl: String(hook.target_url ?? ''),
-    recipients,
+    recipients: noticeRecipients(settings, 'disabling'),
+    firstFailureRecipients: noticeRecipients(settings, 'first_failure'),
     lastError: typeof hook.last_error === 'string' ? hook.last_error : null,
     consecutiveErrors: toInt(hook.consecutive_errors),
   };

@@ -3,6 +3,8 @@
  *
  * enqueueEvent runs in the caller's transaction (SignalEvent's, together with the subscriber lookup), so an event
  * is either accepted with all of its deliveries or not at all: once SignalEvent answers, the event is durable.
+ * On PostgreSQL the same transaction issues `NOTIFY wa_outbox` (outbox-notify.ts), so workers in other processes
+ * claim as soon as it commits instead of at their next poll.
  */
 import { randomUUID } from 'node:crypto';
 import type { SignalledEvent } from '../webhooks/types.js';
@@ -10,6 +12,7 @@ import { toJsonValue } from '../delivery/payload.js';
 import { chunked, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
 import { parseHeaders, parseProperties } from './webhook-repository.js';
 import { createSecretCodec, type SecretCodec } from './secret-codec.js';
+import { notifyOutbox } from './outbox-notify.js';
 
 const plaintextSecrets = createSecretCodec();
 
@@ -61,6 +64,7 @@ export async function enqueueEvent(
         created: now,
       })));
     }
+    await notifyOutbox(trx);
     return { eventId, deliveries: ids.length };
   });
 }

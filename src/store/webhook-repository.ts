@@ -339,6 +339,12 @@ interface WebhookRow {
   last_error: string | null;
 }
 
+function pushTo<T>(map: Map<number, T[]>, key: number, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 /** Two queries whatever the number of hooks: hooks (with usage and associates joined), notify rows. */
 async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?: number }, opts: SecretOptions): Promise<Webhook[]> {
   const secrets = opts.secrets ?? plaintextSecrets;
@@ -357,9 +363,9 @@ async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?:
     const associateId = toInt(r.associate_id);
     // NetServer: "If [associate_id is] set, email_recipient is ignored"; the e-mail is "Used when associate_id is 0".
     if (associateId > 0) {
-      associatesById.set(id, [...(associatesById.get(id) ?? []), associateId]);
+      pushTo(associatesById, id, associateId);
     } else if (r.email_recipient) {
-      emailsById.set(id, [...(emailsById.get(id) ?? []), r.email_recipient]);
+      pushTo(emailsById, id, r.email_recipient);
     }
   }
 

@@ -31,6 +31,16 @@ export interface WebhookDraft {
 export const eventNamePattern = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
 export const maxEventNameLength = 200;
 
+/**
+ * Bounds on list sizes, checked before any per-item work so that a huge list costs one comparison. NetServer's
+ * own columns bound most of them (events String(4000)); the rest keep a hook's payload and row reasonable.
+ */
+export const limits = { events: 200, headers: 100, properties: 1000, errorEmails: 100, errorAssociates: 100, eventData: 1000 } as const;
+
+export function checkCount(field: string, n: number | undefined, max: number): void {
+  if (n !== undefined && n > max) throw invalidArgument(field, `has ${n} entries; at most ${max} are allowed`);
+}
+
 /** Headers that belong to the connection or to the delivery itself; a hook cannot set them. */
 const reservedHeaders = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'trailers',
@@ -61,14 +71,13 @@ export function validateEventName(field: string, name: string | null | undefined
 
 export function validateEvents(events: string[] | null | undefined): string[] {
   if (!events || events.length === 0) throw invalidArgument('Events', 'must contain at least one event name');
-  const out: string[] = [];
-  events.forEach((e, i) => {
-    const name = validateEventName(`Events[${i}]`, e);
-    if (!out.includes(name)) out.push(name);
-  });
+  checkCount('Events', events.length, limits.events);
+  const out = new Set<string>();
+  events.forEach((e, i) => out.add(validateEventName(`Events[${i}]`, e)));
   // NetServer keeps the list comma-separated in webhook.events String(4000).
-  if (out.join(',').length > 4000) throw invalidArgument('Events', 'the list is longer than 4000 characters');
-  return out;
+  const list = [...out];
+  if (list.join(',').length > 4000) throw invalidArgument('Events', 'the list is longer than 4000 characters');
+  return list;
 }
 
 export function validateTargetUrl(raw: string | null | undefined, allowInsecure: boolean): string {
@@ -89,6 +98,7 @@ export function validateTargetUrl(raw: string | null | undefined, allowInsecure:
 
 export function validateHeaders(headers: Record<string, string> | null | undefined): Record<string, string> | null {
   if (!headers) return null;
+  checkCount('Headers', Object.keys(headers).length, limits.headers);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
     const name = k.trim();
@@ -109,6 +119,7 @@ export function validateHeaders(headers: Record<string, string> | null | undefin
 function validateProperties(props: Record<string, PropertyValue> | null | undefined): Record<string, PropertyValue> | null {
   if (!props) return null;
   const keys = Object.keys(props);
+  checkCount('Properties', keys.length, limits.properties);
   for (const k of keys) if (k.trim() === '') throw invalidArgument('Properties', 'keys must not be empty');
   return keys.length ? props : null;
 }
@@ -142,6 +153,8 @@ export function validateWebhook(d: WebhookDraft, opts: ValidateOptions): Webhook
   let state = d.state ?? 'Unknown';
   if (state === 'Unknown') state = opts.existingState && opts.existingState !== 'Unknown' ? opts.existingState : 'Active';
 
+  checkCount('ErrorEmails', d.errorEmails?.length, limits.errorEmails);
+  checkCount('ErrorAssociates', d.errorAssociateIds?.length, limits.errorAssociates);
   const errorEmails = (d.errorEmails ?? []).map((e, i) => validateEmail(`ErrorEmails[${i}]`, e)).filter((e): e is string => e !== null);
   return {
     name: text('Name', d.name, 400, true)!,

@@ -68,3 +68,12 @@ test('e-mail fields are checked', () => {
   failsOn('ErrorEmails', { errorEmails: ['ok@example.com', 'nope'] });
   assert.deepEqual(ok({ errorEmails: ['ops@example.com'] }).errorEmails, ['ops@example.com']);
 });
+
+test('list sizes are bounded before any per-item work, and the refusal names the field', () => {
+  failsOn('Events', { events: Array.from({ length: 201 }, (_, i) => `e${i}.x`) });
+  failsOn('Headers', { headers: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`X-H${i}`, 'v'])) });
+  failsOn('Properties', { properties: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`p${i}`, i])) });
+  failsOn('ErrorEmails', { errorEmails: Array.from({ length: 101 }, (_, i) => `u${i}@example.com`) });
+  failsOn('ErrorAssociates', { errorAssociateIds: Array.from({ length: 101 }, (_, i) => i + 1) });
+  assert.equal(ok({ events: Array.from({ length: 200 }, (_, i) => `e${i}.x`) }).events.length, 200);
+});

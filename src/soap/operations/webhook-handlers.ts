@@ -8,6 +8,7 @@ import type { AuthService } from '../../auth/auth-service.js';
 import type { WebhookBodiesWire as B } from '../../contract/wire-types.js';
 import type { PropertyValue } from '../../webhooks/types.js';
 import { invalidArgument } from '../../errors.js';
+import { limits } from '../../webhooks/validate.js';
 import { dictionaryToRecord, draftFromWire, webhookToWire } from './webhook-mapping.js';
 import type { SoapHandlers, SoapContext } from '../soap-endpoint.js';
 
@@ -49,7 +50,7 @@ export function webhookHandlers(deps: { agent: WebhookAgent; auth: AuthService; 
     },
     async SignalEvent(body: B['SignalEvent'], ctx): Promise<B['SignalEventResponse']> {
       const by = await who(ctx);
-      const data = dictionaryToRecord<PropertyValue>('Data', body.Data as never) ?? {};
+      const data = dictionaryToRecord<PropertyValue>('Data', body.Data as never, limits.eventData) ?? {};
       const pk = body.PrimaryKey ?? 0;
       if (!Number.isInteger(pk)) throw invalidArgument('PrimaryKey', 'must be an integer');
       await agent.signalEvent(body.EventName ?? '', pk, data, by);

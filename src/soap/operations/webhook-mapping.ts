@@ -6,13 +6,15 @@ import type { AssociateSummary, PropertyValue, Webhook, WebhookState } from '../
 import { webhookStates, notifyViaFlags, notifyWhenFlags } from '../../webhooks/types.js';
 import type { WebhookDraft } from '../../webhooks/validate.js';
 import { invalidArgument } from '../../errors.js';
+import { checkCount, limits } from '../../webhooks/validate.js';
 
 /** WCF's DateTime.MinValue, for dates that are unset. */
 const minDate = new Date(Date.UTC(1, 0, 1));
 minDate.setUTCFullYear(1);
 
-export function dictionaryToRecord<V>(field: string, pairs: KeyValueWire<V>[] | null | undefined): Record<string, V> | null {
+export function dictionaryToRecord<V>(field: string, pairs: KeyValueWire<V>[] | null | undefined, max = 1000): Record<string, V> | null {
   if (pairs == null) return null;
+  checkCount(field, pairs.length, max);
   const out: Record<string, V> = Object.create(null);
   for (const p of pairs) {
     if (p == null) continue;
@@ -59,8 +61,8 @@ export function draftFromWire(w: WebhookWire | null | undefined): WebhookDraft {
     secret: w.Secret,
     state: stateIn(w.State),
     type: w.Type,
-    headers: opt(w.Headers, (h) => dictionaryToRecord('Headers', h)),
-    properties: opt(w.Properties, (p) => dictionaryToRecord<PropertyValue>('Properties', p as KeyValueWire<PropertyValue>[])),
+    headers: opt(w.Headers, (h) => dictionaryToRecord('Headers', h, limits.headers)),
+    properties: opt(w.Properties, (p) => dictionaryToRecord<PropertyValue>('Properties', p as KeyValueWire<PropertyValue>[], limits.properties)),
     errorsEmail: w.ErrorsEmail,
     errorEmails: opt(w.ErrorEmails, strings),
     errorAssociateIds: opt(w.ErrorAssociates, (list) => list.map((a) => a?.Id ?? 0).filter((id) => id > 0)),

@@ -1,0 +1,190 @@
+/**
+ * Cross-process wake-up on PostgreSQL: `NOTIFY wa_outbox` when work is enqueued, and a dedicated LISTEN connection
+ * in each worker.
+ *
+ * notifyOutbox runs inside the transaction that enqueues (enqueueEvent). PostgreSQL delivers a notification only
+ * when that transaction commits and drops it on rollback, so a worker is never woken for rows it cannot see yet.
+ * Identical notifications of one transaction are folded into one, and the payload is empty: a notification only
+ * means "claim now"; the claim query finds out what is due.
+ *
+ * The listener holds one pg Client of its own, outside the knex pool: a pooled connection would be handed to other
+ * queries and released, and a LISTEN lasts only as long as its session. When the connection drops, the listener
+ * reconnects with exponential backoff. After every (re)connect it calls onListening, because notifications sent
+ * while it was not listening are gone. A periodic `select 1` finds connections that died without a FIN.
+ *
+ * Polling stays the safety net: a missed notification costs at most one poll interval.
+ * SQLite has a single worker process (outbox-worker-lock.ts), woken in process by SignalEvent, so it needs nothing
+ * like this. SQL Server has no LISTEN/NOTIFY (Service Broker would need its own queue, service and activation), so
+ * it keeps polling. notifyOutbox does nothing on those two dialects.
+ */
+import pg from 'pg';
+import type { Database } from './db.js';
+import { dialectOfKnex, knexOf, type Queryable } from './row-mapping.js';
+
+export const OUTBOX_CHANNEL = 'wa_outbox';
+/** application_name of the listener's session, so operators (and tests) can find it in pg_stat_activity. */
+export const LISTENER_APPLICATION_NAME = 'webhook-agent outbox listener';
+
+/** Issues `NOTIFY wa_outbox` in q's transaction on PostgreSQL; does nothing on other dialects. */
+export async function notifyOutbox(q: Queryable): Promise<void> {
+  const k = knexOf(q);
+  if (dialectOfKnex(k) !== 'pg') return;
+  await k.raw(`notify ${OUTBOX_CHANNEL}`);
+}
+
+export type ListenConnection = string | pg.ClientConfig;
+
+/** A copy that keeps non-enumerable properties: knex hides the parsed password from logs that way. */
+function ownCopy(o: object): pg.ClientConfig {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.getOwnPropertyNames(o)) out[k] = (o as Record<string, unknown>)[k];
+  return out as pg.ClientConfig;
+}
+
+/**
+ * The connection settings of db's knex pool (the DATABASE_URL it was opened with, as knex parsed it for pg), for a
+ * separate pg Client. null when db is not PostgreSQL or its settings cannot be reused (a connection callback).
+ */
+export function listenConnectionOf(db: Database): ListenConnection | null {
+  if (db.dialect !== 'pg') return null;
+  const c: unknown = (db.knex.client as { config?: { connection?: unknown } }).config?.connection;
+  if (typeof c === 'string') return c;
+  if (c !== null && typeof c === 'object') return ownCopy(c);
+  return null;
+}
+
+export interface OutboxListenerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface OutboxListenerOptions {
+  connection: ListenConnection;
+  /** Called for every notification. Must not throw. */
+  onNotify(): void;
+  /** Called after each (re)connect, once LISTEN is in place: what was committed meanwhile sent nothing. */
+  onListening?(): void;
+  logger: OutboxListenerLogger;
+  /** First reconnect delay; doubled per failed try up to retryMaxMs. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** How often the idle connection is checked with `select 1`. */
+  probeIntervalMs?: number;
+}
+
+export interface OutboxListener {
+  /** Resolves after the first connect attempt (listening or not; a failure is retried in the background). */
+  readonly ready: Promise<void>;
+  /** Whether a LISTEN session is up right now. */
+  listening(): boolean;
+  /** Ends the session and stops reconnecting. */
+  close(): Promise<void>;
+}
+
+export function listenForOutbox(opts: OutboxListenerOptions): OutboxListener {
+  const { logger, onNotify } = opts;
+  const retryMinMs = opts.retryMinMs ?? 500;
+  const retryMaxMs = opts.retryMaxMs ?? 30_000;
+  const probeIntervalMs = opts.probeIntervalMs ?? 30_000;
+  const base: pg.ClientConfig = typeof opts.connection === 'string' ? { connectionString: opts.connection } : ownCopy(opts.connection);
+  const clientConfig: pg.ClientConfig = {
+    ...base,
+    application_name: LISTENER_APPLICATION_NAME,
+    keepAlive: true,
+    connectionTimeoutMillis: base.connectionTimeoutMillis ?? 10_000,
+    // Bounds the probe: a half-open connection would otherwise never answer and never fail.
+    query_timeout: base.query_timeout ?? 10_000,
+  };
+
+  let closed = false;
+  let client: pg.Client | null = null;
+  let failures = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+  let wasConnected = false;
+  let connecting: Promise<void> = Promise.resolve();
+
+  function scheduleReconnect(): void {
+    if (closed || retryTimer) return;
+    const delay = Math.min(retryMaxMs, retryMinMs * 2 ** Math.min(failures, 16));
+    failures++;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      connecting = connect();
+    }, delay);
+    retryTimer.unref();
+  }
+
+  function lost(c: pg.Client, err?: unknown): void {
+    if (client !== c) return;
+    client = null;
+    c.end().catch(() => { /* already broken */ });
+    if (closed) return;
+    logger.warn({ err, channel: OUTBOX_CHANNEL }, 'outbox LISTEN connection lost; reconnecting (polling meanwhile)');
+    scheduleReconnect();
+  }
+
+  async function connect(): Promise<void> {
+    if (closed) return;
+    const c = new pg.Client(clientConfig);
+    // pg emits 'error' on an unexpected termination; without a listener it would crash the process.
+    c.on('error', (err) => lost(c, err));
+    c.on('end', () => lost(c));
+    c.on('notification', (msg) => {
+      if (msg.channel === OUTBOX_CHANNEL) onNotify();
+    });
+    try {
+      await c.connect();
+      await c.query(`listen ${OUTBOX_CHANNEL}`);
+    } catch (err) {
+      c.end().catch(() => { /* never connected */ });
+      if (closed) return;
+      logger.warn({ err, retry: failures + 1 }, 'outbox LISTEN connection failed; retrying (polling meanwhile)');
+      scheduleReconnect();
+      return;
+    }
+    if (closed) {
+      await c.end().catch(() => { /* closing anyway */ });
+      return;
+    }
+    client = c;
+    failures = 0;
+    if (wasConnected) logger.info({ channel: OUTBOX_CHANNEL }, 'outbox LISTEN connection restored');
+    wasConnected = true;
+    // Whatever was committed while nobody listened would otherwise wait for the next poll.
+    opts.onListening?.();
+  }
+
+  probeTimer = setInterval(() => {
+    const c = client;
+    if (!c) return;
+    c.query('select 1').catch((err: unknown) => lost(c, err));
+  }, probeIntervalMs);
+  probeTimer.unref();
+
+  const ready = connect();
+  connecting = ready;
+
+  return {
+    ready,
+    listening: () => client !== null,
+    async close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      clearInterval(probeTimer);
+      retryTimer = undefined;
+      probeTimer = undefined;
+      await connecting;
+      const c = client;
+      client = null;
+      if (!c) return;
+      // A dead peer would leave end() waiting; do not let it hold up shutdown.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        c.end().catch(() => { /* closing anyway */ }),
+        new Promise<void>((r) => { timer = setTimeout(r, 2_000); timer.unref(); }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
+}
