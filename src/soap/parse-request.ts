@@ -76,6 +76,17 @@ const RAW_TEXT_TYPES = [
   'decimal', 'dateTime', 'date',
 ];
 
+/**
+ * node-soap keeps only the last text or CDATA piece of an element (`x<![CDATA[<y>]]>&amp;` reads as `&`), so CDATA
+ * sections are rewritten as escaped text first: one text node per element, the same characters. Comments are
+ * matched first and left alone, so a CDATA opener inside a comment stays inside it.
+ */
+export function cdataAsText(xml: string): string {
+  if (!xml.includes('<![CDATA[')) return xml;
+  return xml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[([\s\S]*?)\]\]>/g, (whole, inner: string | undefined) =>
+    inner === undefined ? whole : inner.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+}
+
 /** Parser bound to one WSDL contract (it configures that contract's private node-soap instance). */
 export function createRequestParser(contract: WsdlContract): RequestParser {
   const w = contract.soapWsdl;
@@ -90,7 +101,7 @@ export function createRequestParser(contract: WsdlContract): RequestParser {
       checkBeforeParse(xml);
       let parsed: unknown;
       try {
-        parsed = w.xmlToObject(xml);
+        parsed = w.xmlToObject(cdataAsText(xml));
       } catch (err) {
         // sax errors arrive as node-soap's {Fault:{...}} object; anything else is node-soap failing on a body
         // element it has no message for.
