@@ -1,6 +1,10 @@
 /**
  * Wires the delivery side for a process: the sender used by TestWebhook/SaveWebhook's ping, the save-time
  * target policy, and (when started) the worker that drains the outbox.
+ *
+ * wake() reaches only the worker of this process. Workers in other processes (`worker` next to `serve`) learn of
+ * new events on PostgreSQL from `NOTIFY wa_outbox`, sent by the enqueueing transaction itself, and otherwise at
+ * their next poll (store/outbox-notify.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
@@ -15,7 +19,7 @@ import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
 export interface DeliveryRuntime {
   target: TargetPort;
   startWorker(): Promise<void>;
-  /** Wakes the in-process worker (no-op when it is not running). */
+  /** Wakes the in-process worker (no-op when it is not running); other processes are told by NOTIFY on PostgreSQL. */
   wake(): void;
   stop(graceMs: number): Promise<void>;
 }

@@ -11,6 +11,7 @@ import {
 import { enqueueEvent, cancelDeliveriesFor } from '../store/outbox-repository.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { fireStateEvent } from '../delivery/state-event.js';
+import { notifyOutbox } from '../store/outbox-notify.js';
 import { validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
 
@@ -93,7 +94,10 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
         if (existing && existing.state !== input.state) {
           // A hook made Active again starts a fresh error count (else its next failure would disable it at once),
           // and NetServer announces the change as webhook{id}.started / .stopped.
-          if (input.state === 'Active') await resetConsecutiveErrors(trx, id);
+          if (input.state === 'Active') {
+            await resetConsecutiveErrors(trx, id);
+            await notifyOutbox(trx); // parked deliveries are due again: wake workers in other processes
+          }
           const verb = input.state === 'Active' ? 'started' : input.state === 'Stopped' ? 'stopped' : null;
           if (verb) await fireStateEvent(trx, id, verb, { now: at.getTime() });
         }

@@ -92,7 +92,10 @@ export function firstFailureError(httpStatus: number | null, errorClass: string 
 /** null when smtpUrl is not configured (no e-mail is sent). */
 export function createErrorMailer(config: Pick<Config, 'smtpUrl' | 'smtpFrom'>): ErrorMailer | null {
   if (!config.smtpUrl) return null;
-  const transport = nodemailer.createTransport(config.smtpUrl);
+  // The e-mail is sent while the attempt still holds its worker slot (and stop() waits for it): nodemailer's defaults
+  // (2 min to connect, 10 min of socket silence) are far too patient for a best-effort notice. Query parameters
+  // of SMTP_URL still override these.
+  const transport = nodemailer.createTransport({ url: config.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
   const send = async (to: string[], m: { subject: string; text: string }) => {
     if (to.length === 0) return;
     await transport.sendMail({ from: config.smtpFrom, to, subject: m.subject, text: m.text });
