@@ -12,6 +12,7 @@ import { contractFor } from './contract/index.js';
 import { createSoapEndpoint } from './soap/soap-endpoint.js';
 import { webhookHandlers } from './soap/operations/webhook-handlers.js';
 import { principalHandlers } from './soap/operations/principal-handlers.js';
+import { withUnavailableErrors } from './soap/operations/translate-errors.js';
 import { createWebhookAgent } from './agent/webhook-agent.js';
 import { secretCodecFor, type SecretCodec } from './store/secret-codec.js';
 
@@ -53,11 +54,11 @@ export function createApp(deps: AppDeps): express.Express {
   for (const version of webhookVersions) {
     const contract = contractFor('Webhook', version);
     app.use(`/Remote/Services${version}/Webhook.svc`, createSoapEndpoint({
-      ...common, wsdlXml: contract.wsdlXml, handlers: webhookHandlers({ agent, auth: deps.auth, version }),
+      ...common, wsdlXml: contract.wsdlXml, handlers: withUnavailableErrors(webhookHandlers({ agent, auth: deps.auth, version })),
     }));
   }
   app.use('/Remote/Services88/SoPrincipal.svc', createSoapEndpoint({
-    ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: principalHandlers({ auth: deps.auth, contract: contractFor('SoPrincipal', 88) }),
+    ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: withUnavailableErrors(principalHandlers({ auth: deps.auth, contract: contractFor('SoPrincipal', 88) })),
   }));
 
   app.use((_req, res) => {
