@@ -75,6 +75,8 @@ interface FailureWindow {
   /** Logins for this name being checked right now: they count against the limit, so a burst of parallel
    * guesses cannot all slip in before the first failure is recorded. */
   inFlight: number;
+  /** Logins waiting for an in-flight check of this name to end. */
+  waiters: Array<() => void>;
 }
 
 const unauthenticated = (message: string) =>
@@ -101,7 +103,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     }
     if (!w) {
       if (failures.size >= maxNames) forgetSome(at);
-      w = { startedAt: at, failures: 0, inFlight: 0 };
+      w = { startedAt: at, failures: 0, inFlight: 0, waiters: [] };
       failures.set(key, w);
     }
     return w;
@@ -111,11 +113,15 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     w.inFlight -= 1;
     if (failed) w.failures += 1;
     else w.failures = 0;
-    if (w.failures === 0 && w.inFlight === 0) failures.delete(key);
+    const waiting = w.waiters.splice(0);
+    if (w.failures === 0 && w.inFlight === 0 && waiting.length === 0) failures.delete(key);
+    for (const wake of waiting) wake();
   }
 
   function forgetSome(at: number): void {
-    for (const [key, w] of failures) if (w.inFlight === 0 && at - w.startedAt >= loginWindowMs) failures.delete(key);
+    for (const [key, w] of failures) {
+      if (w.inFlight === 0 && w.waiters.length === 0 && at - w.startedAt >= loginWindowMs) failures.delete(key);
+    }
     // Still full: drop the oldest (Map keeps insertion order), so memory stays bounded under a flood of names.
     while (failures.size >= maxNames) {
       const oldest = failures.keys().next().value;
@@ -156,10 +162,17 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     // NetServer: "A ticket is accepted wherever a username is, with a blank password".
     if (name.startsWith('7T:') && !password) return loginWithTicket(name);
 
-    const at = now();
     const key = keyOf(name);
-    const w = windowOf(key, at.getTime());
-    if (w.failures + w.inFlight >= loginFailuresPerWindow) return null;
+    let at = now();
+    let w = windowOf(key, at.getTime());
+    // Checks in flight count against the limit, so a parallel burst of guesses cannot exceed it; a login that
+    // would pass the limit only if some of them fail waits for them instead of being refused.
+    while (w.failures < loginFailuresPerWindow && w.failures + w.inFlight >= loginFailuresPerWindow) {
+      await new Promise<void>((resolve) => w.waiters.push(resolve));
+      at = now();
+      w = windowOf(key, at.getTime());
+    }
+    if (w.failures >= loginFailuresPerWindow) return null;
     w.inFlight += 1;
     let failed = true;
     try {

@@ -186,6 +186,13 @@ for (const dialect of testDialects) {
       assert.equal(await auth.login('nina', 'nina-pw'), null, 'throttled after the burst');
     });
 
+    test('throttling: parallel correct logins all succeed (they wait for in-flight checks instead of being refused)', async () => {
+      await auth.addAssociate('pia', 'pia-pw');
+      const logins = await Promise.all(Array.from({ length: 2 * LIMIT }, () => auth.login('pia', 'pia-pw')));
+      assert.ok(logins.every((r) => r !== null && r.ticket.startsWith('7T:')), 'every correct login got a ticket');
+      assert.equal(new Set(logins.map((r) => r!.ticket)).size, 2 * LIMIT);
+    });
+
     test('throttling is per service instance (in memory)', async () => {
       await auth.addAssociate('olga', 'olga-pw');
       for (let i = 0; i < LIMIT; i++) await auth.login('olga', 'bad');
