@@ -339,6 +339,56 @@ interface WebhookRow {
   last_error: string | null;
 }
 
+function notifyQuery(k: Knex, filter: WebhookFilter & { webhookId?: number }): Knex.QueryBuilder {
+  return k('webhook_notify')
+    .select('webhook_id', 'associate_id', 'email_recipient')
+    .whereIn('webhook_id', matchedIds(k, filter))
+    .orderBy('webhook_notify_id');
+}
+
+/** The bindings applyWebhookFilter produces, in its order. */
+function filterBindings(filter: WebhookFilter & { webhookId?: number }): Array<string | number> {
+  const b: Array<string | number> = [];
+  if (filter.webhookId !== undefined) b.push(filter.webhookId);
+  if (filter.name) b.push(filter.name);
+  if (filter.event) b.push(filter.event);
+  if (filter.state && filter.state !== 'Unknown') b.push(stateToInt(filter.state));
+  return b;
+}
+
+/**
+ * The two read statements compiled once per knex instance and filter shape: building them with knex costs more
+ * than running them (a fifth of a GetWebhook request). A shape is only cached when knex's own bindings are the
+ * ones filterBindings computes, so the cache can never run a statement with misplaced values.
+ */
+const readCache = new WeakMap<Knex, Map<string, { hooks: string; notify: string } | null>>();
+
+function compiledReads(k: Knex, filter: WebhookFilter & { webhookId?: number }) {
+  const bindings = filterBindings(filter);
+  const shape = [filter.webhookId !== undefined, !!filter.name, !!filter.event, !!filter.state && filter.state !== 'Unknown'].join();
+  let perKnex = readCache.get(k);
+  if (!perKnex) readCache.set(k, (perKnex = new Map()));
+  let entry = perKnex.get(shape);
+  if (entry === undefined) {
+    const hooks = webhooksQuery(k, filter).toSQL();
+    const notify = notifyQuery(k, filter).toSQL();
+    const same = (b: readonly unknown[]) => b.length === bindings.length && b.every((v, i) => v === bindings[i]);
+    entry = same(hooks.bindings) && same(notify.bindings) ? { hooks: hooks.sql, notify: notify.sql } : null;
+    perKnex.set(shape, entry);
+  }
+  if (entry) return { hooks: entry.hooks, hooksBindings: bindings, notify: entry.notify, notifyBindings: bindings };
+  const hooks = webhooksQuery(k, filter).toSQL();
+  const notify = notifyQuery(k, filter).toSQL();
+  return { hooks: hooks.sql, hooksBindings: hooks.bindings as Array<string | number>, notify: notify.sql,
+    notifyBindings: notify.bindings as Array<string | number> };
+}
+
+/** Rows of a raw SELECT, whatever the driver's result shape (pg: {rows}; SQLite, SQL Server: an array). */
+async function rawRows(k: Knex, sql: string, bindings: ReadonlyArray<string | number>): Promise<unknown[]> {
+  const r = (await k.raw(sql, bindings as Array<string | number>)) as unknown;
+  return Array.isArray(r) ? r : ((r as { rows?: unknown[] }).rows ?? []);
+}
+
 function pushTo<T>(map: Map<number, T[]>, key: number, value: T): void {
   const list = map.get(key);
   if (list) list.push(value);
@@ -349,13 +399,13 @@ function pushTo<T>(map: Map<number, T[]>, key: number, value: T): void {
 async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?: number }, opts: SecretOptions): Promise<Webhook[]> {
   const secrets = opts.secrets ?? plaintextSecrets;
   const k = knexOf(db);
-  const rows = (await webhooksQuery(k, filter)) as WebhookRow[];
+  const compiled = compiledReads(k, filter);
+  const rows = (await rawRows(k, compiled.hooks, compiled.hooksBindings)) as WebhookRow[];
   if (rows.length === 0) return [];
 
-  const notifyRows = (await k('webhook_notify')
-    .select('webhook_id', 'associate_id', 'email_recipient')
-    .whereIn('webhook_id', matchedIds(k, filter))
-    .orderBy('webhook_notify_id')) as Array<{ webhook_id: unknown; associate_id: unknown; email_recipient: string | null }>;
+  const notifyRows = (await rawRows(k, compiled.notify, compiled.notifyBindings)) as Array<{
+    webhook_id: unknown; associate_id: unknown; email_recipient: string | null;
+  }>;
   const emailsById = new Map<number, string[]>();
   const associatesById = new Map<number, number[]>();
   for (const r of notifyRows) {
