@@ -13,7 +13,8 @@ export interface SqliteStatement {
 
 export interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
-  transaction<T>(fn: () => T): { immediate(): T };
+  /** Called inside another transaction, the returned function runs in a savepoint. */
+  transaction<A extends unknown[], T>(fn: (...args: A) => T): ((...args: A) => T) & { immediate(...args: A): T };
 }
 
 const statements = new WeakMap<SqliteConnection, Map<string, SqliteStatement>>();

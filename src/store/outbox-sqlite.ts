@@ -17,7 +17,7 @@ import { sqliteClaimSql, sqliteHoldSql, sqliteReleaseStrandedSql } from './claim
 import { claimedColumns, toClaimedDelivery } from './outbox-repository.js';
 import type { AttemptRecord, RecordResult } from './outbox-record.js';
 import { capReport } from '../delivery/outcome.js';
-import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';
+import { statement, withSqliteConnection, type SqliteConnection } from './outbox-sqlite-connection.js';
 import type { SecretCodec } from './secret-codec.js';
 
 const loadSql = `select ${claimedColumns.join(', ')}
@@ -68,42 +68,77 @@ const needsGeneralPath = Symbol('needs the general path');
 /**
  * Records an attempt like recordAttempt (outbox-record.ts). null when the attempt would turn the webhook to
  * TooManyErrors: nothing was written, use the general path.
+ *
+ * Attempts finishing in the same turn of the event loop are recorded in one IMMEDIATE transaction (group commit):
+ * a commit per attempt was the largest single cost of a busy worker. Each attempt runs in its own savepoint, so
+ * one that needs the general path (or fails) is rolled back alone and the others still commit.
  */
 export function recordAttemptSqlite(knex: Knex, r: AttemptRecord): Promise<RecordResult | null> {
+  return new Promise((resolve, reject) => {
+    let batch = pendingRecords.get(knex);
+    if (!batch) {
+      batch = [];
+      pendingRecords.set(knex, batch);
+      setImmediate(() => void flushRecords(knex));
+    }
+    batch.push({ r, resolve, reject });
+  });
+}
+
+interface PendingRecord {
+  r: AttemptRecord;
+  resolve: (v: RecordResult | null) => void;
+  reject: (err: unknown) => void;
+}
+
+const pendingRecords = new WeakMap<Knex, PendingRecord[]>();
+
+async function flushRecords(knex: Knex): Promise<void> {
+  const batch = pendingRecords.get(knex) ?? [];
+  pendingRecords.delete(knex);
+  try {
+    const outcomes = await withSqliteConnection(knex, (conn) => {
+      const one = conn.transaction((r: AttemptRecord) => recordOne(conn, r));
+      const all = conn.transaction(() => batch.map(({ r }): { ok: RecordResult | null } | { err: unknown } => {
+        try {
+          return { ok: one(r) };
+        } catch (err) {
+          return err === needsGeneralPath ? { ok: null } : { err };
+        }
+      }));
+      return all.immediate();
+    });
+    outcomes.forEach((o, i) => ('err' in o ? batch[i].reject(o.err) : batch[i].resolve(o.ok)));
+  } catch (err) {
+    for (const p of batch) p.reject(err);
+  }
+}
+
+function recordOne(conn: SqliteConnection, r: AttemptRecord): RecordResult {
   const t = r.transition;
   const lastError = r.usage === 'success' ? null : capReport(t.status !== 'pending' && t.note ? `${t.note}\n${r.report}` : r.report);
-  return withSqliteConnection(knex, (conn) => {
-    const run = conn.transaction((): RecordResult => {
-      const updated = t.status === 'pending'
-        ? statement(conn, sql.deliveryPending).run(r.httpStatus, lastError, t.nextAttemptAt, r.deliveryId, r.leaseToken)
-        : statement(conn, sql.deliveryFinished).run(r.httpStatus, lastError, t.status, r.now, r.deliveryId, r.leaseToken);
-      if (updated.changes === 0) return { recorded: false, consecutiveErrors: 0, becameTooManyErrors: false };
-      statement(conn, releaseHeldSql).run(r.now, r.webhookId);
-      statement(conn, sql.attempt).run(r.deliveryId, r.attemptNo, r.startedAt, Math.max(0, Math.round(r.durationMs)), r.httpStatus,
-        r.outcome, r.errorClass, r.report ? capReport(r.report) : null);
-      let consecutiveErrors = 0;
-      if (r.usage !== 'none') {
-        const bump = () => (r.usage === 'success'
-          ? statement(conn, sql.usageSuccess).get(r.webhookId)
-          : statement(conn, sql.usageError).get(capReport(r.report), r.webhookId)) as { consecutive_errors: number } | undefined;
-        let row = bump();
-        if (!row) {
-          statement(conn, sql.ensureUsage).run(r.now, r.webhookId);
-          row = bump();
-        }
-        consecutiveErrors = Number(row?.consecutive_errors ?? 0);
-      }
-      if (r.usage === 'error' && (r.disableHook || consecutiveErrors >= r.maxConsecutiveErrors)) {
-        const hook = statement(conn, sql.hookState).get(r.webhookId) as { state: number } | undefined;
-        if (Number(hook?.state) === 1) throw needsGeneralPath;
-      }
-      return { recorded: true, consecutiveErrors, becameTooManyErrors: false };
-    });
-    try {
-      return run.immediate();
-    } catch (err) {
-      if (err === needsGeneralPath) return null;
-      throw err;
+  const updated = t.status === 'pending'
+    ? statement(conn, sql.deliveryPending).run(r.httpStatus, lastError, t.nextAttemptAt, r.deliveryId, r.leaseToken)
+    : statement(conn, sql.deliveryFinished).run(r.httpStatus, lastError, t.status, r.now, r.deliveryId, r.leaseToken);
+  if (updated.changes === 0) return { recorded: false, consecutiveErrors: 0, becameTooManyErrors: false };
+  statement(conn, releaseHeldSql).run(r.now, r.webhookId);
+  statement(conn, sql.attempt).run(r.deliveryId, r.attemptNo, r.startedAt, Math.max(0, Math.round(r.durationMs)), r.httpStatus,
+    r.outcome, r.errorClass, r.report ? capReport(r.report) : null);
+  let consecutiveErrors = 0;
+  if (r.usage !== 'none') {
+    const bump = () => (r.usage === 'success'
+      ? statement(conn, sql.usageSuccess).get(r.webhookId)
+      : statement(conn, sql.usageError).get(capReport(r.report), r.webhookId)) as { consecutive_errors: number } | undefined;
+    let row = bump();
+    if (!row) {
+      statement(conn, sql.ensureUsage).run(r.now, r.webhookId);
+      row = bump();
     }
-  });
+    consecutiveErrors = Number(row?.consecutive_errors ?? 0);
+  }
+  if (r.usage === 'error' && (r.disableHook || consecutiveErrors >= r.maxConsecutiveErrors)) {
+    const hook = statement(conn, sql.hookState).get(r.webhookId) as { state: number } | undefined;
+    if (Number(hook?.state) === 1) throw needsGeneralPath;
+  }
+  return { recorded: true, consecutiveErrors, becameTooManyErrors: false };
 }
