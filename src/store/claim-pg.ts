@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import {
-  dueAndUnleased, olderDeliveryPending, sortClaims, toClaim, webhookActive, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+  dueAndUnleased, olderDeliveryPending, releaseStrandedSql, sortClaims, toClaim, webhookActive, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
 } from './claim-types.js';
 
 export function pgClaimSql(req: ClaimRequest): ClaimSql {
@@ -60,22 +60,6 @@ export async function holdPg(knex: Knex, req: HoldRequest): Promise<number> {
   return result.rowCount ?? 0;
 }
 
-/**
- * Releases the oldest held delivery of every webhook that has nothing older due, in flight or held: the repair for
- * a release recordAttempt missed because a concurrent hold had not committed yet (claim-deliveries.ts).
- */
-export const pgReleaseStrandedSql = `
-update wa_delivery
-set next_attempt_at = ?, held = 0
-where delivery_id in (
-  select min(h.delivery_id) from wa_delivery h where h.held = 1 and h.status = 'pending' group by h.webhook_id
-)
-  and not exists (
-    select 1 from wa_delivery o
-    where o.webhook_id = wa_delivery.webhook_id
-      and o.status = 'pending'
-      and o.held = 0
-      and o.delivery_id < wa_delivery.delivery_id
-      and o.next_attempt_at <= ?
-  )`;
+/** PostgreSQL runs the shared statement (claim-types.ts); it is exported under this name for symmetry with mssql. */
+export const pgReleaseStrandedSql = releaseStrandedSql;
 

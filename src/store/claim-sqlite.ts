@@ -8,7 +8,7 @@
 import type { Knex } from 'knex';
 import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';
 import {
-  dueAndUnleased, olderDeliveryPending, sortClaims, toClaim, webhookActive, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+  dueAndUnleased, olderDeliveryPending, releaseStrandedSql, sortClaims, toClaim, webhookActive, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
 } from './claim-types.js';
 
 export function sqliteClaimSql(req: ClaimRequest): ClaimSql {
@@ -64,20 +64,7 @@ export async function holdSqlite(knex: Knex, req: HoldRequest): Promise<number> 
 }
 
 /**
- * As pgReleaseStrandedSql. With one connection a release cannot miss a hold (both are serialised), but the statement
- * keeps the three dialects' behaviour the same.
+ * With one connection a release cannot miss a hold (both are serialised), but running the shared statement keeps
+ * the three dialects' behaviour the same.
  */
-export const sqliteReleaseStrandedSql = `
-update wa_delivery
-set next_attempt_at = ?, held = 0
-where delivery_id in (
-  select min(h.delivery_id) from wa_delivery h where h.held = 1 and h.status = 'pending' group by h.webhook_id
-)
-  and not exists (
-    select 1 from wa_delivery o
-    where o.webhook_id = wa_delivery.webhook_id
-      and o.status = 'pending'
-      and o.held = 0
-      and o.delivery_id < wa_delivery.delivery_id
-      and o.next_attempt_at <= ?
-  )`;
+export const sqliteReleaseStrandedSql = releaseStrandedSql;

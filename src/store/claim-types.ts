@@ -76,3 +76,23 @@ export const olderDeliveryPending = (a: string, hint = '') =>
 
 /** The webhook of `a` is Active (1): deliveries of Stopped/TooManyErrors hooks stay parked. */
 export const webhookActive = (a: string) => `exists (select 1 from webhook w where w.webhook_id = ${a}.webhook_id and w.state = 1)`;
+
+/**
+ * Releases the oldest held delivery of every webhook that has nothing older due, in flight or held: the repair for
+ * a release recordAttempt missed because a concurrent hold had not committed yet (claim-deliveries.ts). The same
+ * text on PostgreSQL and SQLite; SQL Server has its own (claim-mssql.ts). Bindings: now, now.
+ */
+export const releaseStrandedSql = `
+update wa_delivery
+set next_attempt_at = ?, held = 0
+where delivery_id in (
+  select min(h.delivery_id) from wa_delivery h where h.held = 1 and h.status = 'pending' group by h.webhook_id
+)
+  and not exists (
+    select 1 from wa_delivery o
+    where o.webhook_id = wa_delivery.webhook_id
+      and o.status = 'pending'
+      and o.held = 0
+      and o.delivery_id < wa_delivery.delivery_id
+      and o.next_attempt_at <= ?
+  )`;
