@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createWebhook } from '../../src/store/webhook-repository.js';
-import type { Queryable } from '../../src/store/row-mapping.js';
+import { knexOf, type Queryable } from '../../src/store/row-mapping.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
 
 export interface ReceivedRequest {
@@ -105,6 +105,14 @@ export function testConfig(overrides: ConfigInput = {}): Config {
 }
 
 export const silentLogger = createLogger('silent');
+
+/** Empties the webhook and outbox tables (children first) so each test starts from no hooks and nothing owed. */
+export async function clearDeliveryTables(db: Queryable): Promise<void> {
+  const k = knexOf(db);
+  for (const t of ['wa_attempt', 'wa_delivery', 'wa_event', 'wa_worker_lock', 'webhook_event', 'webhook_notify', 'webhook_usage', 'webhook']) {
+    await k(t).delete();
+  }
+}
 
 export interface TestClock {
   (): number;

@@ -14,7 +14,7 @@ import { recordAttempt, type AttemptRecord } from '../../src/store/outbox-record
 import { acquireWorkerLock, heartbeatWorkerLock } from '../../src/store/outbox-worker-lock.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/delivery/worker.js';
 import type { ConfigInput } from '../../src/config.js';
-import { createHook, silentLogger, startReceiver, testClock, testConfig, type Receiver, type TestClock } from './delivery-support.js';
+import { clearDeliveryTables, createHook, silentLogger, startReceiver, testClock, testConfig, type Receiver, type TestClock } from './delivery-support.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
@@ -65,9 +65,7 @@ for (const dialect of testDialects) {
     });
     beforeEach(async () => {
       for (const w of workers.splice(0)) await w.stop({ graceMs: 0 });
-      for (const t of ['wa_attempt', 'wa_delivery', 'wa_event', 'wa_worker_lock', 'webhook_event', 'webhook_notify', 'webhook_usage', 'webhook']) {
-        await db.knex(t).delete();
-      }
+      await clearDeliveryTables(db);
       rx.requests.length = 0;
       rx.respond(() => ({ status: 200, body: 'ok' }));
       clock = testClock(T0);
