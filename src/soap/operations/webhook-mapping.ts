@@ -6,13 +6,10 @@ import type { AssociateSummary, PropertyValue, Webhook, WebhookState } from '../
 import { webhookStates, notifyViaFlags, notifyWhenFlags } from '../../webhooks/types.js';
 import type { WebhookDraft } from '../../webhooks/validate.js';
 import { invalidArgument } from '../../errors.js';
+import { WCF_MIN_DATE_TIME } from '../wcf-date-time.js';
 import { checkCount, limits } from '../../webhooks/validate.js';
 
-/** WCF's DateTime.MinValue, for dates that are unset. */
-const minDate = new Date(Date.UTC(1, 0, 1));
-minDate.setUTCFullYear(1);
-
-export function dictionaryToRecord<V>(field: string, pairs: KeyValueWire<V>[] | null | undefined, max = 1000): Record<string, V> | null {
+export function dictionaryToRecord<V>(field: string, pairs: KeyValueWire<V>[] | null | undefined, max: number): Record<string, V> | null {
   if (pairs == null) return null;
   checkCount(field, pairs.length, max);
   const out: Record<string, V> = Object.create(null);
@@ -106,9 +103,9 @@ export function webhookToWire(h: Webhook): WebhookWire {
     Type: h.type,
     Headers: recordToDictionary(h.headers),
     Properties: recordToDictionary(h.properties),
-    Registered: h.webhookId === 0 ? minDate : h.registered,
+    Registered: h.webhookId === 0 ? WCF_MIN_DATE_TIME : h.registered,
     RegisteredAssociate: associateToWire(h.registeredAssociate),
-    Updated: h.updated ?? minDate,
+    Updated: h.updated ?? WCF_MIN_DATE_TIME,
     UpdatedAssociate: associateToWire(h.updatedAssociate),
     ErrorsEmail: h.errorsEmail,
     ErrorEmails: h.errorEmails,
