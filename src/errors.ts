@@ -53,7 +53,9 @@ export const notFound = (what: string) => new AppError('not_found', `${what} not
 export function coerceError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (isDatabaseUnavailable(err)) {
-    return new AppError('unavailable', 'The database is not reachable; try again shortly', { cause: err });
+    return new AppError('unavailable', 'The database is not reachable at the moment; nothing was changed. Try again shortly.', {
+      cause: err, friendlyText: 'The service is temporarily unavailable. Please try again shortly.',
+    });
   }
   return new AppError('internal', 'Internal error', { cause: err });
 }
