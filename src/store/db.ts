@@ -65,9 +65,14 @@ function mssqlDateBinding(value: unknown): { value: unknown; type: unknown } | u
   return { value, type: tedious.TYPES.DateTime2 };
 }
 
+interface SqliteStatement {
+  readonly reader: boolean;
+  raw(on: boolean): unknown;
+}
+
 interface SqliteConnection {
   pragma(s: string): unknown;
-  prepare(sql: string): unknown;
+  prepare(sql: string): SqliteStatement;
   function(name: string, opts: { deterministic: boolean }, fn: (v: unknown) => unknown): unknown;
 }
 
@@ -77,19 +82,25 @@ interface SqliteConnection {
  */
 function cachePreparedStatements(conn: SqliteConnection, max = 256): void {
   const prepare = conn.prepare.bind(conn);
-  const cache = new Map<string, unknown>();
+  const cache = new Map<string, SqliteStatement>();
   conn.prepare = (sql: string) => {
     let st = cache.get(sql);
     if (st !== undefined) {
       cache.delete(sql);
     } else {
       st = prepare(sql);
+      // selectArrays' statements: rows as arrays (better-sqlite3's raw mode), which knex cannot ask for.
+      if (st.reader && sql.startsWith(ARRAY_ROWS_MARK)) st.raw(true);
       if (cache.size >= max) cache.delete(cache.keys().next().value as string);
     }
     cache.set(sql, st);
     return st;
   };
 }
+
+/** Prefix of a SELECT whose rows selectArrays (row-mapping.ts) wants as arrays; a comment, so every dialect ignores it. */
+export const ARRAY_ROWS_MARK = '/* rows:array */ ';
+
 
 export function knexConfig(url: string, poolMax = 10): Knex.Config {
   const dialect = dialectOf(url);

@@ -27,6 +27,7 @@ import {
   insertInChunks,
   isUniqueViolation,
   knexOf,
+  selectArrays,
   toDate,
   toInt,
   toRequiredDate,
@@ -257,93 +258,79 @@ export function applyWebhookFilter(
   return q;
 }
 
-const webhookSelect = [
-  'w.webhook_id',
-  'w.name',
-  'w.events',
-  'w.target_url',
-  'w.type',
-  'w.headers',
-  'w.properties',
-  'w.secret',
-  'w.state',
-  'w.registered',
-  'w.registered_associate_id',
-  'w.updated',
-  'w.updated_associate_id',
-  'w.errors_email',
-  'w.description',
-  'w.notify_via',
-  'w.notify_when',
-  'u.total_calls',
-  'u.total_errors',
-  'u.consecutive_errors',
-  'u.last_error',
-];
+/**
+ * What a webhook read selects, by the name each column is read back as (its position in the row is its place here).
+ * The Registered/Updated associates are joined so that reading hooks needs no extra round trip, and so are the
+ * webhook_notify rows: a hook comes back as one row per notify row (one row when it has none), consecutive, so one
+ * statement reads everything.
+ */
+const readColumns = {
+  webhook_id: 'w.webhook_id',
+  name: 'w.name',
+  events: 'w.events',
+  target_url: 'w.target_url',
+  type: 'w.type',
+  headers: 'w.headers',
+  properties: 'w.properties',
+  secret: 'w.secret',
+  state: 'w.state',
+  registered: 'w.registered',
+  registered_associate_id: 'w.registered_associate_id',
+  updated: 'w.updated',
+  updated_associate_id: 'w.updated_associate_id',
+  errors_email: 'w.errors_email',
+  description: 'w.description',
+  notify_via: 'w.notify_via',
+  notify_when: 'w.notify_when',
+  total_calls: 'u.total_calls',
+  total_errors: 'u.total_errors',
+  consecutive_errors: 'u.consecutive_errors',
+  last_error: 'u.last_error',
+  ra_associate_id: 'ra.associate_id',
+  ra_name: 'ra.name',
+  ra_full_name: 'ra.full_name',
+  ra_person_id: 'ra.person_id',
+  ra_deleted: 'ra.deleted',
+  ua_associate_id: 'ua.associate_id',
+  ua_name: 'ua.name',
+  ua_full_name: 'ua.full_name',
+  ua_person_id: 'ua.person_id',
+  ua_deleted: 'ua.deleted',
+  notify_id: 'n.webhook_notify_id',
+  notify_associate_id: 'n.associate_id',
+  notify_email: 'n.email_recipient',
+} as const;
 
-/** The Registered/Updated associate columns, joined so that reading hooks needs no extra round trip. */
-function associateSelect(alias: 'ra' | 'ua'): string[] {
-  return ['associate_id', 'name', 'full_name', 'person_id', 'deleted'].map((c) => `${alias}.${c} as ${alias}_${c}`);
-}
+type ReadColumn = keyof typeof readColumns;
+const col = Object.fromEntries(Object.keys(readColumns).map((name, i) => [name, i])) as Record<ReadColumn, number>;
 
-function joinedAssociate(r: Record<string, unknown>, alias: 'ra' | 'ua', id: number): AssociateSummary | null {
-  if (id <= 0) return null;
-  if (r[`${alias}_associate_id`] == null) {
-    // An id from an imported NetServer row may name an associate we do not have: keep the id, names unknown.
-    return { associateId: id, name: '', fullName: '', userName: '', personId: 0, deleted: false };
-  }
-  const name = String(r[`${alias}_name`] ?? '');
-  return {
-    associateId: id, name, fullName: String(r[`${alias}_full_name`] ?? ''), userName: name,
-    personId: toInt(r[`${alias}_person_id`]), deleted: toInt(r[`${alias}_deleted`]) !== 0,
-  };
-}
-
-/** The first of the queries behind getWebhook/listWebhooks: hooks with their usage counters, by webhook_id. */
+/** The statement behind getWebhook/listWebhooks: hooks with usage, associates and notify rows, by webhook_id. */
 export function webhooksQuery(k: Knex, filter: WebhookFilter & { webhookId?: number }): Knex.QueryBuilder {
   const q = k('webhook as w')
     .leftJoin('webhook_usage as u', 'u.webhook_usage_id', 'w.webhook_id')
     .leftJoin('associate as ra', 'ra.associate_id', 'w.registered_associate_id')
     .leftJoin('associate as ua', 'ua.associate_id', 'w.updated_associate_id')
-    .select([...webhookSelect, ...associateSelect('ra'), ...associateSelect('ua')])
-    .orderBy('w.webhook_id');
+    .leftJoin('webhook_notify as n', 'n.webhook_id', 'w.webhook_id')
+    .select(Object.entries(readColumns).map(([name, column]) => `${column} as ${name}`))
+    .orderBy('w.webhook_id')
+    .orderBy('n.webhook_notify_id');
   return applyWebhookFilter(k, q, filter);
 }
 
-/** Ids matched by the filter, as a subquery: the child queries repeat the filter instead of listing ids. */
-function matchedIds(k: Knex, filter: WebhookFilter & { webhookId?: number }): Knex.QueryBuilder {
-  return applyWebhookFilter(k, k('webhook as w').select('w.webhook_id'), filter);
-}
-
-interface WebhookRow {
-  webhook_id: unknown;
-  name: string | null;
-  events: string | null;
-  target_url: string | null;
-  type: string | null;
-  headers: unknown;
-  properties: unknown;
-  secret: string | null;
-  state: unknown;
-  registered: unknown;
-  registered_associate_id: unknown;
-  updated: unknown;
-  updated_associate_id: unknown;
-  errors_email: string | null;
-  description: string | null;
-  notify_via: unknown;
-  notify_when: unknown;
-  total_calls: unknown;
-  total_errors: unknown;
-  consecutive_errors: unknown;
-  last_error: string | null;
-}
-
-function notifyQuery(k: Knex, filter: WebhookFilter & { webhookId?: number }): Knex.QueryBuilder {
-  return k('webhook_notify')
-    .select('webhook_id', 'associate_id', 'email_recipient')
-    .whereIn('webhook_id', matchedIds(k, filter))
-    .orderBy('webhook_notify_id');
+function joinedAssociate(r: readonly unknown[], alias: 'ra' | 'ua', id: number): AssociateSummary | null {
+  if (id <= 0) return null;
+  const c = alias === 'ra'
+    ? { id: col.ra_associate_id, name: col.ra_name, fullName: col.ra_full_name, personId: col.ra_person_id, deleted: col.ra_deleted }
+    : { id: col.ua_associate_id, name: col.ua_name, fullName: col.ua_full_name, personId: col.ua_person_id, deleted: col.ua_deleted };
+  if (r[c.id] == null) {
+    // An id from an imported NetServer row may name an associate we do not have: keep the id, names unknown.
+    return { associateId: id, name: '', fullName: '', userName: '', personId: 0, deleted: false };
+  }
+  const name = String(r[c.name] ?? '');
+  return {
+    associateId: id, name, fullName: String(r[c.fullName] ?? ''), userName: name,
+    personId: toInt(r[c.personId]), deleted: toInt(r[c.deleted]) !== 0,
+  };
 }
 
 /** The bindings applyWebhookFilter produces, in its order. */
@@ -357,100 +344,85 @@ function filterBindings(filter: WebhookFilter & { webhookId?: number }): Array<s
 }
 
 /**
- * The two read statements compiled once per knex instance and filter shape: building them with knex costs more
- * than running them (a fifth of a GetWebhook request). A shape is only cached when knex's own bindings are the
- * ones filterBindings computes, so the cache can never run a statement with misplaced values.
+ * The read statement compiled once per knex instance and filter shape: building it with knex costs more than
+ * running it (a fifth of a GetWebhook request). A shape is only cached when knex's own bindings are the ones
+ * filterBindings computes, so the cache can never run a statement with misplaced values.
  */
-const readCache = new WeakMap<Knex, Map<string, { hooks: string; notify: string } | null>>();
+const readCache = new WeakMap<Knex, Map<string, string | null>>();
 
-function compiledReads(k: Knex, filter: WebhookFilter & { webhookId?: number }) {
+function compiledRead(k: Knex, filter: WebhookFilter & { webhookId?: number }): { sql: string; bindings: Array<string | number> } {
   const bindings = filterBindings(filter);
   const shape = [filter.webhookId !== undefined, !!filter.name, !!filter.event, !!filter.state && filter.state !== 'Unknown'].join();
   let perKnex = readCache.get(k);
   if (!perKnex) readCache.set(k, (perKnex = new Map()));
-  let entry = perKnex.get(shape);
-  if (entry === undefined) {
-    const hooks = webhooksQuery(k, filter).toSQL();
-    const notify = notifyQuery(k, filter).toSQL();
-    const same = (b: readonly unknown[]) => b.length === bindings.length && b.every((v, i) => v === bindings[i]);
-    entry = same(hooks.bindings) && same(notify.bindings) ? { hooks: hooks.sql, notify: notify.sql } : null;
-    perKnex.set(shape, entry);
+  let sql = perKnex.get(shape);
+  if (sql === undefined) {
+    const q = webhooksQuery(k, filter).toSQL();
+    const same = q.bindings.length === bindings.length && q.bindings.every((v, i) => v === bindings[i]);
+    sql = same ? q.sql : null;
+    perKnex.set(shape, sql);
   }
-  if (entry) return { hooks: entry.hooks, hooksBindings: bindings, notify: entry.notify, notifyBindings: bindings };
-  const hooks = webhooksQuery(k, filter).toSQL();
-  const notify = notifyQuery(k, filter).toSQL();
-  return { hooks: hooks.sql, hooksBindings: hooks.bindings as Array<string | number>, notify: notify.sql,
-    notifyBindings: notify.bindings as Array<string | number> };
+  if (sql !== null) return { sql, bindings };
+  const q = webhooksQuery(k, filter).toSQL();
+  return { sql: q.sql, bindings: q.bindings as Array<string | number> };
 }
 
-/** Rows of a raw SELECT, whatever the driver's result shape (pg: {rows}; SQLite, SQL Server: an array). */
-async function rawRows(k: Knex, sql: string, bindings: ReadonlyArray<string | number>): Promise<unknown[]> {
-  const r = (await k.raw(sql, bindings as Array<string | number>)) as unknown;
-  return Array.isArray(r) ? r : ((r as { rows?: unknown[] }).rows ?? []);
-}
-
-function pushTo<T>(map: Map<number, T[]>, key: number, value: T): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
-/** Two queries whatever the number of hooks: hooks (with usage and associates joined), notify rows. */
+/** One statement whatever the number of hooks (see readColumns). */
 async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?: number }, opts: SecretOptions): Promise<Webhook[]> {
   const secrets = opts.secrets ?? plaintextSecrets;
   const k = knexOf(db);
-  const compiled = compiledReads(k, filter);
-  const rows = (await rawRows(k, compiled.hooks, compiled.hooksBindings)) as WebhookRow[];
-  if (rows.length === 0) return [];
-
-  const notifyRows = (await rawRows(k, compiled.notify, compiled.notifyBindings)) as Array<{
-    webhook_id: unknown; associate_id: unknown; email_recipient: string | null;
-  }>;
-  const emailsById = new Map<number, string[]>();
-  const associatesById = new Map<number, number[]>();
-  for (const r of notifyRows) {
-    const id = toInt(r.webhook_id);
-    const associateId = toInt(r.associate_id);
-    // NetServer: "If [associate_id is] set, email_recipient is ignored"; the e-mail is "Used when associate_id is 0".
-    if (associateId > 0) {
-      pushTo(associatesById, id, associateId);
-    } else if (r.email_recipient) {
-      pushTo(emailsById, id, r.email_recipient);
+  const read = compiledRead(k, filter);
+  const rows = await selectArrays(k, read.sql, read.bindings);
+  const hooks: Webhook[] = [];
+  let hook: Webhook | undefined;
+  for (const r of rows) {
+    const id = toInt(r[col.webhook_id]);
+    if (hook === undefined || hook.webhookId !== id) {
+      hook = webhookFromRow(r, id, secrets);
+      hooks.push(hook);
     }
+    if (r[col.notify_id] == null) continue;
+    const associateId = toInt(r[col.notify_associate_id]);
+    const email = r[col.notify_email];
+    // NetServer: "If [associate_id is] set, email_recipient is ignored"; the e-mail is "Used when associate_id is 0".
+    if (associateId > 0) hook.errorAssociateIds!.push(associateId);
+    else if (typeof email === 'string' && email !== '') hook.errorEmails!.push(email);
   }
+  return hooks;
+}
 
-  return rows.map((r) => {
-    const id = toInt(r.webhook_id);
-    const state = stateFromInt(toInt(r.state));
-    return {
-      webhookId: id,
-      name: r.name ?? '',
-      // The comma list is the source of truth (NetServer's column; webhook_event rows are its index, kept in step
-      // on every write and by backfillEventRows for rows NetServer wrote).
-      events: parseEventsColumn(r.events),
-      targetUrl: r.target_url ?? '',
-      secret: secrets.decode(r.secret),
-      // 0 (Unknown) is not a state a hook can be saved in; treat such a row as not delivering.
-      state: state === 'Unknown' ? 'Stopped' : state,
-      type: r.type ?? '',
-      headers: parseHeaders(r.headers),
-      properties: parseProperties(r.properties),
-      errorsEmail: r.errors_email,
-      errorEmails: emailsById.get(id) ?? [],
-      errorAssociateIds: associatesById.get(id) ?? [],
-      description: r.description,
-      notifyVia: flagsFromInt(notifyViaFlags, toInt(r.notify_via)),
-      notifyWhen: flagsFromInt(notifyWhenFlags, toInt(r.notify_when)),
-      registered: toRequiredDate(r.registered),
-      registeredAssociate: joinedAssociate(r as unknown as Record<string, unknown>, 'ra', toInt(r.registered_associate_id)),
-      updated: toDate(r.updated),
-      updatedAssociate: joinedAssociate(r as unknown as Record<string, unknown>, 'ua', toInt(r.updated_associate_id)),
-      totalCalls: toInt(r.total_calls),
-      totalErrors: toInt(r.total_errors),
-      consecutiveErrors: toInt(r.consecutive_errors),
-      lastError: r.last_error ?? null,
-    };
-  });
+/** A hook from the first of its rows; errorEmails and errorAssociateIds start empty and are filled from the notify columns. */
+function webhookFromRow(r: readonly unknown[], id: number, secrets: SecretCodec): Webhook {
+  const text = (i: number): string | null => (r[i] == null ? null : String(r[i]));
+  const state = stateFromInt(toInt(r[col.state]));
+  return {
+    webhookId: id,
+    name: text(col.name) ?? '',
+    // The comma list is the source of truth (NetServer's column; webhook_event rows are its index, kept in step
+    // on every write and by backfillEventRows for rows NetServer wrote).
+    events: parseEventsColumn(text(col.events)),
+    targetUrl: text(col.target_url) ?? '',
+    secret: secrets.decode(text(col.secret)),
+    // 0 (Unknown) is not a state a hook can be saved in; treat such a row as not delivering.
+    state: state === 'Unknown' ? 'Stopped' : state,
+    type: text(col.type) ?? '',
+    headers: parseHeaders(r[col.headers]),
+    properties: parseProperties(r[col.properties]),
+    errorsEmail: text(col.errors_email),
+    errorEmails: [],
+    errorAssociateIds: [],
+    description: text(col.description),
+    notifyVia: flagsFromInt(notifyViaFlags, toInt(r[col.notify_via])),
+    notifyWhen: flagsFromInt(notifyWhenFlags, toInt(r[col.notify_when])),
+    registered: toRequiredDate(r[col.registered]),
+    registeredAssociate: joinedAssociate(r, 'ra', toInt(r[col.registered_associate_id])),
+    updated: toDate(r[col.updated]),
+    updatedAssociate: joinedAssociate(r, 'ua', toInt(r[col.updated_associate_id])),
+    totalCalls: toInt(r[col.total_calls]),
+    totalErrors: toInt(r[col.total_errors]),
+    consecutiveErrors: toInt(r[col.consecutive_errors]),
+    lastError: text(col.last_error),
+  };
 }
 
 export async function getWebhook(db: Queryable, webhookId: number, opts: SecretOptions = {}): Promise<Webhook | null> {
