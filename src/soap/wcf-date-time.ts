@@ -23,15 +23,26 @@ function minDate(): Date {
   return d;
 }
 
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
+/** Fraction digits of a millisecond count without trailing zeros: 120 -> '12', 5 -> '005'. */
+function fraction(ms: number): string {
+  if (ms % 100 === 0) return String(ms / 100);
+  if (ms % 10 === 0) return pad2(ms / 10);
+  return ms < 10 ? `00${ms}` : ms < 100 ? `0${ms}` : String(ms);
+}
+
+// Built from the UTC fields rather than from toISOString(): a GetAllWebhooks response writes two dates per webhook,
+// and slicing and trimming the ISO string took several times as long.
 export function formatWcfDateTime(value: Date): string {
   const t = value.getTime();
   if (Number.isNaN(t)) throw new TypeError('Invalid Date cannot be written as xs:dateTime');
   const year = value.getUTCFullYear();
   if (year < MIN_YEAR || year > MAX_YEAR) throw new TypeError(`Date outside the DateTime range: ${value.toISOString()}`);
-  const iso = value.toISOString(); // yyyy-MM-ddTHH:mm:ss.sssZ for years 0000..9999
-  const ms = iso.slice(20, 23);
-  if (ms === '000') return iso.slice(0, 19);
-  return `${iso.slice(0, 19)}.${ms.replace(/0+$/, '')}`;
+  const y = year < 1000 ? String(year).padStart(4, '0') : String(year);
+  const text = `${y}-${pad2(value.getUTCMonth() + 1)}-${pad2(value.getUTCDate())}T${pad2(value.getUTCHours())}:${pad2(value.getUTCMinutes())}:${pad2(value.getUTCSeconds())}`;
+  const ms = value.getUTCMilliseconds();
+  return ms === 0 ? text : `${text}.${fraction(ms)}`;
 }
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { loadWsdlContract } from '../../src/soap/wsdl-contract.js';
 import { compileSerializer, type CompiledSerializer } from '../../src/soap/compiled-serializer.js';
 import { soapEnvelope } from '../../src/soap/soap-fault.js';
+import { formatWcfDateTime } from '../../src/soap/wcf-date-time.js';
+import fc from 'fast-check';
 import { validateAgainstWsdl } from '../helpers/xsd.js';
 import { ARRAYS, TNS, WRAPPER_DECLS, XSI, tns, wsdlPath, wsdlXml } from './support.js';
 
@@ -165,6 +167,23 @@ describe('compiled serializer (Services88 Webhook)', () => {
       assert.equal(s.writeElement('GetWebhookResponse', { Response: { Registered: d } }), wh(`<Registered>${text}</Registered>`));
     }
     assert.throws(() => s.writeElement('GetWebhookResponse', { Response: { Registered: new Date(Number.NaN) } }), TypeError);
+    assert.throws(() => formatWcfDateTime(new Date(Date.UTC(10000, 0, 1))), /outside the DateTime range/);
+  });
+
+  test('dates: every instant of the DateTime range is written as its ISO form without zone and trailing fraction zeros', () => {
+    // toISOString is yyyy-MM-ddTHH:mm:ss.sssZ for these years; only the fraction's trailing zeros go ('.120' -> '.12').
+    const expected = (d: Date) => {
+      const iso = d.toISOString();
+      const ms = iso.slice(20, 23).replace(/0+$/, '');
+      return ms === '' ? iso.slice(0, 19) : `${iso.slice(0, 19)}.${ms}`;
+    };
+    const min = minDate().getTime();
+    const max = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    fc.assert(fc.property(fc.integer({ min, max }), fc.constantFrom(0, 1, 5, 10, 50, 100, 120, 999, -1), (t, ms) => {
+      const d = new Date(ms < 0 ? t : t - (((t % 1000) + 1000) % 1000) + ms);
+      if (d.getTime() > max) return;
+      assert.equal(formatWcfDateTime(d), expected(d));
+    }), { numRuns: 20_000 });
     assert.throws(() => s.writeElement('GetWebhookResponse', { Response: { Registered: '2023-11-05' } }), /Webhook\.Registered/);
   });
 
