@@ -108,6 +108,8 @@ function parseJsonObject(text: unknown): Record<string, unknown> | null {
 export function parseHeaders(text: unknown): Record<string, string> | null {
   const obj = parseJsonObject(text);
   if (obj === null) return null;
+  // What we write holds only strings: then the parsed object is the answer as it is.
+  if (Object.values(obj).every((v) => typeof v === 'string')) return obj as Record<string, string>;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(obj)) out[k] = typeof v === 'string' ? v : v === null ? '' : JSON.stringify(v);
   return out;
@@ -392,26 +394,30 @@ async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?:
 }
 
 /** A hook from the first of its rows; errorEmails and errorAssociateIds start empty and are filled from the notify columns. */
+function textAt(r: readonly unknown[], i: number): string | null {
+  const v = r[i];
+  return v == null ? null : typeof v === 'string' ? v : String(v);
+}
+
 function webhookFromRow(r: readonly unknown[], id: number, secrets: SecretCodec): Webhook {
-  const text = (i: number): string | null => (r[i] == null ? null : String(r[i]));
   const state = stateFromInt(toInt(r[col.state]));
   return {
     webhookId: id,
-    name: text(col.name) ?? '',
+    name: textAt(r, col.name) ?? '',
     // The comma list is the source of truth (NetServer's column; webhook_event rows are its index, kept in step
     // on every write and by backfillEventRows for rows NetServer wrote).
-    events: parseEventsColumn(text(col.events)),
-    targetUrl: text(col.target_url) ?? '',
-    secret: secrets.decode(text(col.secret)),
+    events: parseEventsColumn(textAt(r, col.events)),
+    targetUrl: textAt(r, col.target_url) ?? '',
+    secret: secrets.decode(textAt(r, col.secret)),
     // 0 (Unknown) is not a state a hook can be saved in; treat such a row as not delivering.
     state: state === 'Unknown' ? 'Stopped' : state,
-    type: text(col.type) ?? '',
+    type: textAt(r, col.type) ?? '',
     headers: parseHeaders(r[col.headers]),
     properties: parseProperties(r[col.properties]),
-    errorsEmail: text(col.errors_email),
+    errorsEmail: textAt(r, col.errors_email),
     errorEmails: [],
     errorAssociateIds: [],
-    description: text(col.description),
+    description: textAt(r, col.description),
     notifyVia: flagsFromInt(notifyViaFlags, toInt(r[col.notify_via])),
     notifyWhen: flagsFromInt(notifyWhenFlags, toInt(r[col.notify_when])),
     registered: toRequiredDate(r[col.registered]),
@@ -421,7 +427,7 @@ function webhookFromRow(r: readonly unknown[], id: number, secrets: SecretCodec)
     totalCalls: toInt(r[col.total_calls]),
     totalErrors: toInt(r[col.total_errors]),
     consecutiveErrors: toInt(r[col.consecutive_errors]),
-    lastError: text(col.last_error),
+    lastError: textAt(r, col.last_error),
   };
 }
 
