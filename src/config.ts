@@ -96,11 +96,19 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
   return Object.freeze(parsed.data) as Config;
 }
 
+/**
+ * For logs and errors: a connection URL with its password masked. An empty user name is masked too, and a password
+ * with unencoded '/' or ':' in it; anything up to the first '@' after the user name counts as the password.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@]*@/, '//$1:***@');
+}
+
 /** For logs: the configuration without secrets. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config };
   for (const k of ['adminPassword', 'secretKey', 'smtpUrl'] as const) if (out[k]) out[k] = '[redacted]';
   out.secretOldKeys = config.secretOldKeys.map(() => '[redacted]');
-  out.databaseUrl = String(config.databaseUrl).replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  out.databaseUrl = redactUrl(String(config.databaseUrl));
   return out;
 }

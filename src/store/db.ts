@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrations } from './migrations/index.js';
+import { redactUrl } from '../config.js';
 
 export type Dialect = 'sqlite' | 'pg' | 'mssql';
 
@@ -23,10 +24,6 @@ export function dialectOf(url: string): Dialect {
   if (/^postgres(ql)?:/i.test(url)) return 'pg';
   if (/^(mssql|sqlserver):/i.test(url)) return 'mssql';
   throw new Error(`DATABASE_URL must start with sqlite:, postgres:// or mssql:// (got ${redactUrl(url)})`);
-}
-
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
 /** sqlite:./data/x.sqlite, sqlite:/abs/x.sqlite, sqlite::memory: */

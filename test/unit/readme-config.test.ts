@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { configKeys, loadConfig } from '../../src/config.js';
+import { configKeys, loadConfig, redactedConfig, redactUrl } from '../../src/config.js';
 
 test('README documents every configuration key with its environment variable', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -22,4 +22,18 @@ test('config layers: defaults < file < env < overrides, and errors name the key'
   assert.throws(() => loadConfig({ env: { DELIVERY_TIMEOUT_MS: 'soon' } }), /deliveryTimeoutMs \(DELIVERY_TIMEOUT_MS\)/);
   assert.throws(() => loadConfig({ env: {}, file: (writeFileSync(file, '{"nope":1}'), file) }), /Invalid configuration/);
   assert.ok(Object.isFrozen(loadConfig({ env: {} })));
+});
+
+test('connection URLs are logged without their password, whatever the password holds', () => {
+  const cases: Array<[string, string]> = [
+    ['postgres://app:s3cret@db:5432/hooks', 'postgres://app:***@db:5432/hooks'],
+    ['postgres://:s3cret@db/hooks', 'postgres://:***@db/hooks'],
+    ['mssql://sa:Pa/ss:w0rd!@sql:1433/hooks?encrypt=true', 'mssql://sa:***@sql:1433/hooks?encrypt=true'],
+    ['sqlite:./data/webhook-agent.sqlite', 'sqlite:./data/webhook-agent.sqlite'],
+    ['postgres://db:5432/hooks', 'postgres://db:5432/hooks'],
+  ];
+  for (const [url, shown] of cases) {
+    assert.equal(redactUrl(url), shown);
+    assert.equal(redactedConfig(loadConfig({ env: { DATABASE_URL: url } })).databaseUrl, shown);
+  }
 });
