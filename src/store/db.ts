@@ -62,6 +62,9 @@ function mssqlDateBinding(value: unknown): { value: unknown; type: unknown } | u
   return { value, type: tedious.TYPES.DateTime2 };
 }
 
+/** Prefix of a SELECT whose rows selectArrays (row-mapping.ts) wants as arrays; a comment, so every dialect ignores it. */
+export const ARRAY_ROWS_MARK = '/* rows:array */ ';
+
 interface SqliteStatement {
   readonly reader: boolean;
   raw(on: boolean): unknown;
@@ -94,10 +97,6 @@ function cachePreparedStatements(conn: SqliteConnection, max = 256): void {
     return st;
   };
 }
-
-/** Prefix of a SELECT whose rows selectArrays (row-mapping.ts) wants as arrays; a comment, so every dialect ignores it. */
-export const ARRAY_ROWS_MARK = '/* rows:array */ ';
-
 
 export function knexConfig(url: string, poolMax = 10): Knex.Config {
   const dialect = dialectOf(url);

@@ -30,8 +30,8 @@ export function dialectOfQueryable(q: Queryable): Dialect {
  * Runs a SELECT and returns its rows as arrays of column values in select order. Wide rows cost far less this way
  * than as objects: better-sqlite3 builds a 31-column row object at about 2.5 times the cost of the array (measured
  * on the webhook read), and reading fields by index is cheaper than by name. SQLite: raw-mode statements (db.ts
- * ARRAY_ROWS_MARK); PostgreSQL: node-postgres's rowMode 'array'; SQL Server: the driver's row objects, read in column order
- * (every selected column must have its own name).
+ * ARRAY_ROWS_MARK); PostgreSQL: node-postgres's rowMode 'array'; SQL Server: the driver's row objects, read in
+ * column order (every selected column must have its own name).
  */
 export async function selectArrays(k: Knex, sql: string, bindings: ReadonlyArray<string | number>): Promise<unknown[][]> {
   const values = bindings as Array<string | number>;

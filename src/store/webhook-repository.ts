@@ -319,11 +319,15 @@ export function webhooksQuery(k: Knex, filter: WebhookFilter & { webhookId?: num
   return applyWebhookFilter(k, q, filter);
 }
 
+/** Where the Registered (ra) and Updated (ua) associate's columns are in a read row. */
+const associateColumns = {
+  ra: { id: col.ra_associate_id, name: col.ra_name, fullName: col.ra_full_name, personId: col.ra_person_id, deleted: col.ra_deleted },
+  ua: { id: col.ua_associate_id, name: col.ua_name, fullName: col.ua_full_name, personId: col.ua_person_id, deleted: col.ua_deleted },
+};
+
 function joinedAssociate(r: readonly unknown[], alias: 'ra' | 'ua', id: number): AssociateSummary | null {
   if (id <= 0) return null;
-  const c = alias === 'ra'
-    ? { id: col.ra_associate_id, name: col.ra_name, fullName: col.ra_full_name, personId: col.ra_person_id, deleted: col.ra_deleted }
-    : { id: col.ua_associate_id, name: col.ua_name, fullName: col.ua_full_name, personId: col.ua_person_id, deleted: col.ua_deleted };
+  const c = associateColumns[alias];
   if (r[c.id] == null) {
     // An id from an imported NetServer row may name an associate we do not have: keep the id, names unknown.
     return { associateId: id, name: '', fullName: '', userName: '', personId: 0, deleted: false };
@@ -393,12 +397,12 @@ async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?:
   return hooks;
 }
 
-/** A hook from the first of its rows; errorEmails and errorAssociateIds start empty and are filled from the notify columns. */
 function textAt(r: readonly unknown[], i: number): string | null {
   const v = r[i];
   return v == null ? null : typeof v === 'string' ? v : String(v);
 }
 
+/** A hook from the first of its rows; errorEmails and errorAssociateIds start empty and are filled from the notify columns. */
 function webhookFromRow(r: readonly unknown[], id: number, secrets: SecretCodec): Webhook {
   const state = stateFromInt(toInt(r[col.state]));
   return {
