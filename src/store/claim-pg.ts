@@ -5,19 +5,13 @@
  */
 import type { Knex } from 'knex';
 import {
-  dueAndUnleased, olderDeliveryPending, releaseStrandedSql, sortClaims, toClaim, webhookActive, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+  blockedDeliveries, claimableDeliveries, releaseStrandedSql, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
 } from './claim-types.js';
 
 export function pgClaimSql(req: ClaimRequest): ClaimSql {
   const sql = `
 with picked as (
-  select d.delivery_id
-  from wa_delivery d
-  where ${dueAndUnleased('d')}
-    and ${webhookActive('d')}
-    and not exists (${olderDeliveryPending('d')})
-  order by d.next_attempt_at, d.delivery_id
-  limit ?
+  ${claimableDeliveries('d')}
   for update of d skip locked
 )
 update wa_delivery d
@@ -38,12 +32,7 @@ export async function claimPg(knex: Knex, req: ClaimRequest): Promise<Claim[]> {
 export function pgHoldSql(req: HoldRequest): ClaimSql {
   const sql = `
 with blocked as (
-  select b.delivery_id
-  from wa_delivery b
-  where ${dueAndUnleased('b')}
-    and exists (${olderDeliveryPending('b')})
-  order by b.next_attempt_at, b.delivery_id
-  limit ?
+  ${blockedDeliveries('b')}
   for update of b skip locked
 )
 update wa_delivery d

@@ -8,7 +8,7 @@
 import type { Knex } from 'knex';
 import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';
 import {
-  dueAndUnleased, olderDeliveryPending, releaseStrandedSql, sortClaims, toClaim, webhookActive, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+  blockedDeliveries, claimableDeliveries, releaseStrandedSql, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
 } from './claim-types.js';
 
 export function sqliteClaimSql(req: ClaimRequest): ClaimSql {
@@ -16,13 +16,7 @@ export function sqliteClaimSql(req: ClaimRequest): ClaimSql {
 update wa_delivery
 set lease_until = ?, lease_token = ?, attempt_count = attempt_count + 1, held = 0
 where delivery_id in (
-  select d.delivery_id
-  from wa_delivery d
-  where ${dueAndUnleased('d')}
-    and ${webhookActive('d')}
-    and not exists (${olderDeliveryPending('d')})
-  order by d.next_attempt_at, d.delivery_id
-  limit ?
+  ${claimableDeliveries('d')}
 )
 returning delivery_id, attempt_count, lease_token`;
   return { sql, bindings: [req.now + req.leaseMs, req.token, req.now, req.now, req.now, req.limit] };
@@ -44,12 +38,7 @@ export function sqliteHoldSql(req: HoldRequest): ClaimSql {
 update wa_delivery
 set next_attempt_at = ?, held = 1
 where delivery_id in (
-  select b.delivery_id
-  from wa_delivery b
-  where ${dueAndUnleased('b')}
-    and exists (${olderDeliveryPending('b')})
-  order by b.next_attempt_at, b.delivery_id
-  limit ?
+  ${blockedDeliveries('b')}
 )`;
   return { sql, bindings: [req.holdUntil, req.now, req.now, req.now, req.limit] };
 }

@@ -55,27 +55,50 @@ export const releaseHeldSql = `update wa_delivery set next_attempt_at = ?, held 
 where delivery_id = (select min(h.delivery_id) from wa_delivery h where h.webhook_id = ? and h.status = 'pending' and h.held = 1)`;
 
 /**
- * The claim's criteria, the same on every dialect (each file wraps them in its own locking): `a` is due and not
- * leased. Bindings: now, now.
+ * The claim's criteria as PostgreSQL and SQLite run them (claim-mssql.ts spells the same ones with SQL Server's
+ * table hints): `a` is due and not leased. Bindings: now, now.
  */
-export const dueAndUnleased = (a: string) =>
+const dueAndUnleased = (a: string) =>
   `${a}.status = 'pending'
     and ${a}.next_attempt_at <= ?
     and (${a}.lease_until is null or ${a}.lease_until <= ?)`;
 
 /**
  * An older pending delivery of `a`'s webhook is due, in flight or held: `a` must wait (one delivery in flight per
- * webhook, in event order). `hint` is a table hint for SQL Server. Bindings: now.
+ * webhook, in event order). Bindings: now.
  */
-export const olderDeliveryPending = (a: string, hint = '') =>
-  `select 1 from wa_delivery o${hint ? ` ${hint}` : ''}
+const olderDeliveryPending = (a: string) =>
+  `select 1 from wa_delivery o
       where o.webhook_id = ${a}.webhook_id
         and o.status = 'pending'
         and o.delivery_id < ${a}.delivery_id
         and (o.next_attempt_at <= ? or o.held = 1)`;
 
 /** The webhook of `a` is Active (1): deliveries of Stopped/TooManyErrors hooks stay parked. */
-export const webhookActive = (a: string) => `exists (select 1 from webhook w where w.webhook_id = ${a}.webhook_id and w.state = 1)`;
+const webhookActive = (a: string) => `exists (select 1 from webhook w where w.webhook_id = ${a}.webhook_id and w.state = 1)`;
+
+/**
+ * What a claim takes on PostgreSQL and SQLite (each wraps it in its own UPDATE and locking; SQL Server writes its
+ * own with table hints): due deliveries whose webhook is Active and has nothing older pending, oldest first, at
+ * most `limit`. Bindings: now, now, now, limit.
+ */
+export const claimableDeliveries = (a: string) =>
+  `select ${a}.delivery_id
+  from wa_delivery ${a}
+  where ${dueAndUnleased(a)}
+    and ${webhookActive(a)}
+    and not exists (${olderDeliveryPending(a)})
+  order by ${a}.next_attempt_at, ${a}.delivery_id
+  limit ?`;
+
+/** What a hold moves on PostgreSQL and SQLite: due deliveries blocked behind an older one. Bindings as above. */
+export const blockedDeliveries = (a: string) =>
+  `select ${a}.delivery_id
+  from wa_delivery ${a}
+  where ${dueAndUnleased(a)}
+    and exists (${olderDeliveryPending(a)})
+  order by ${a}.next_attempt_at, ${a}.delivery_id
+  limit ?`;
 
 /**
  * Releases the oldest held delivery of every webhook that has nothing older due, in flight or held: the repair for
