@@ -14,7 +14,7 @@ import { LISTENER_APPLICATION_NAME, OUTBOX_CHANNEL, listenConnectionOf, notifyOu
 import { fireStateEvent } from '../../src/delivery/state-event.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/delivery/worker.js';
 import { createWebhookAgent } from '../../src/agent/webhook-agent.js';
-import { clearDeliveryTables, createHook, silentLogger, startReceiver, testConfig, type Receiver } from './delivery-support.js';
+import { createHook, resetDeliveryState, silentLogger, startReceiver, testConfig, type Receiver } from './delivery-support.js';
 
 const by = { associateId: 1, name: 'admin', fullName: 'Admin', userName: 'admin', personId: 0, deleted: false };
 const event = (primaryKey: number) => ({
@@ -66,10 +66,7 @@ describe('outbox wake-up across processes (PostgreSQL LISTEN/NOTIFY)', await dia
     await db.drop();
   });
   beforeEach(async () => {
-    for (const w of workers.splice(0)) await w.stop({ graceMs: 0 });
-    await clearDeliveryTables(db);
-    rx.requests.length = 0;
-    rx.respond(() => ({ status: 200, body: 'ok' }));
+    await resetDeliveryState(db, rx, workers);
   });
 
   test('NOTIFY wa_outbox is delivered on commit only, once per transaction, from every enqueue path', async () => {

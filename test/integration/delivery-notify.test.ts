@@ -7,50 +7,18 @@ import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } from '../helpers/db.js';
 import { enqueueEvent } from '../../src/store/outbox-repository.js';
 import { noticeRecipients, type NotifySettings } from '../../src/store/outbox-record.js';
 import { createWorker, type Worker } from '../../src/delivery/worker.js';
 import { firstFailureError } from '../../src/delivery/error-mailer.js';
 import type { ConfigInput } from '../../src/config.js';
-import { clearDeliveryTables, createHook, silentLogger, startReceiver, testClock, testConfig, type Receiver, type TestClock } from './delivery-support.js';
+import {
+  createHook, resetDeliveryState, silentLogger, startReceiver, startSmtpSink, testClock, testConfig, type Receiver, type SmtpSink, type TestClock,
+} from './delivery-support.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const SECRET = 'the-webhook-secret-7f3a91';
-
-interface Mail { to: string[]; subject: string; body: string; raw: string }
-
-/** Subject (RFC 2047 Q-encoded words) and quoted-printable or 7bit body of a simple text mail from nodemailer. */
-function decodeMail(raw: string): { subject: string; body: string } {
-  const [head, ...rest] = raw.split('\r\n\r\n');
-  const unfolded = head.replace(/\r\n[ \t]+/g, ' ');
-  const qp = (s: string) => Buffer.from(s.replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
-  const subject = (/^Subject: (.*)$/m.exec(unfolded)?.[1] ?? '').replace(/=\?UTF-8\?Q\?([^?]*)\?=\s*/gi, (_, w: string) => qp(w.replace(/_/g, ' ')));
-  const body = rest.join('\r\n\r\n');
-  const quoted = /^Content-Transfer-Encoding: quoted-printable/im.test(unfolded);
-  return { subject: subject.trim(), body: quoted ? qp(body.replace(/=\r\n/g, '')) : body };
-}
-
-async function startSmtpSink(): Promise<{ url: string; mails: Mail[]; close(): Promise<void> }> {
-  const mails: Mail[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, cb) {
-      let raw = '';
-      stream.on('data', (c: Buffer) => { raw += c.toString('utf8'); });
-      stream.on('end', () => {
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address).sort(), ...decodeMail(raw), raw });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
-  const port = ((smtp as unknown as { server: { address(): AddressInfo } }).server.address()).port;
-  return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise<void>((r) => smtp.close(() => r())) };
-}
 
 /** A loopback port with nothing listening (connections are refused). */
 async function closedPort(): Promise<number> {
@@ -102,7 +70,7 @@ for (const dialect of testDialects) {
   describe(`failure e-mails on ${dialect}`, await dialectAvailability(dialect), () => {
     let db: TestDatabase;
     let rx: Receiver;
-    let smtp: Awaited<ReturnType<typeof startSmtpSink>>;
+    let smtp: SmtpSink;
     let clock: TestClock;
     const workers: Worker[] = [];
 
@@ -137,10 +105,7 @@ for (const dialect of testDialects) {
       await db.drop();
     });
     beforeEach(async () => {
-      for (const w of workers.splice(0)) await w.stop({ graceMs: 0 });
-      await clearDeliveryTables(db);
-      rx.requests.length = 0;
-      rx.respond(() => ({ status: 200, body: 'ok' }));
+      await resetDeliveryState(db, rx, workers);
       smtp.mails.length = 0;
       clock = testClock(T0);
     });

@@ -1,14 +1,16 @@
 /**
- * Shared pieces of the delivery tests: a loopback receiver that records every request byte for byte, webhooks
- * created through the real repository, a controllable clock, and the test configuration.
+ * Shared pieces of the delivery tests: a loopback receiver that records every request byte for byte, an SMTP sink,
+ * webhooks created through the real repository, a controllable clock, and the test configuration.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createWebhook } from '../../src/store/webhook-repository.js';
 import { knexOf, type Queryable } from '../../src/store/row-mapping.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
+import type { Worker } from '../../src/delivery/worker.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -114,6 +116,17 @@ export async function clearDeliveryTables(db: Queryable): Promise<void> {
   }
 }
 
+/**
+ * Between tests: stops (and forgets) the workers a test started, empties the tables, and makes the receiver forget
+ * its requests and answer 200 "ok" again.
+ */
+export async function resetDeliveryState(db: Queryable, rx: Receiver, workers: Worker[]): Promise<void> {
+  for (const w of workers.splice(0)) await w.stop({ graceMs: 0 });
+  await clearDeliveryTables(db);
+  rx.requests.length = 0;
+  rx.respond(() => ({ status: 200, body: 'ok' }));
+}
+
 export interface TestClock {
   (): number;
   set(ms: number): void;
@@ -142,4 +155,45 @@ export function headerPairs(r: ReceivedRequest): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let i = 0; i < r.rawHeaders.length; i += 2) out.push([r.rawHeaders[i], r.rawHeaders[i + 1]]);
   return out;
+}
+
+export interface Mail { to: string[]; subject: string; body: string; raw: string }
+
+/** Subject (RFC 2047 Q-encoded words) and quoted-printable or 7bit body of a simple text mail from nodemailer. */
+export function decodeMail(raw: string): { subject: string; body: string } {
+  const [head, ...rest] = raw.split('\r\n\r\n');
+  const unfolded = head.replace(/\r\n[ \t]+/g, ' ');
+  const qp = (s: string) => Buffer.from(s.replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  const subject = (/^Subject: (.*)$/m.exec(unfolded)?.[1] ?? '').replace(/=\?UTF-8\?Q\?([^?]*)\?=\s*/gi, (_, w: string) => qp(w.replace(/_/g, ' ')));
+  const body = rest.join('\r\n\r\n');
+  const quoted = /^Content-Transfer-Encoding: quoted-printable/im.test(unfolded);
+  return { subject: subject.trim(), body: quoted ? qp(body.replace(/=\r\n/g, '')) : body };
+}
+
+export interface SmtpSink {
+  url: string;
+  /** Every message received, recipients sorted, subject and body decoded. */
+  mails: Mail[];
+  close(): Promise<void>;
+}
+
+/** A real SMTP server on 127.0.0.1 that records each message. */
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const mails: Mail[] = [];
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, cb) {
+      let raw = '';
+      stream.on('data', (c: Buffer) => { raw += c.toString('utf8'); });
+      stream.on('end', () => {
+        mails.push({ to: session.envelope.rcptTo.map((r) => r.address).sort(), ...decodeMail(raw), raw });
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
+  const port = ((smtp as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+  return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise<void>((r) => smtp.close(() => r())) };
 }

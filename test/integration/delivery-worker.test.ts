@@ -4,8 +4,6 @@
  */
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } from '../helpers/db.js';
 import { openDatabase } from '../../src/store/db.js';
 import { enqueueEvent, cancelDeliveriesFor } from '../../src/store/outbox-repository.js';
@@ -14,20 +12,13 @@ import { recordAttempt, type AttemptRecord } from '../../src/store/outbox-record
 import { acquireWorkerLock, heartbeatWorkerLock } from '../../src/store/outbox-worker-lock.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/delivery/worker.js';
 import type { ConfigInput } from '../../src/config.js';
-import { clearDeliveryTables, createHook, silentLogger, startReceiver, testClock, testConfig, type Receiver, type TestClock } from './delivery-support.js';
+import {
+  createHook, resetDeliveryState, silentLogger, startReceiver, startSmtpSink, testClock, testConfig, type Receiver,
+  type TestClock,
+} from './delivery-support.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
-/** Subject (RFC 2047 Q-encoded words) and quoted-printable body of a simple text mail, as nodemailer writes it. */
-function decodeMail(raw: string): { subject: string; body: string } {
-  const [head, ...rest] = raw.split('\r\n\r\n');
-  const unfolded = head.replace(/\r\n[ \t]+/g, ' ');
-  const subjectRaw = /^Subject: (.*)$/m.exec(unfolded)?.[1] ?? '';
-  const qp = (s: string) => Buffer.from(s.replace(/=([0-9A-F]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
-  const subject = subjectRaw.replace(/=\?UTF-8\?Q\?([^?]*)\?=\s*/gi, (_, w: string) => qp(w.replace(/_/g, ' ')));
-  const body = qp(rest.join('\r\n\r\n').replace(/=\r\n/g, ''));
-  return { subject: subject.trim(), body };
-}
 const event = (primaryKey: number, eventName = 'contact.created') => ({
   eventName, primaryKey, data: { contact_id: primaryKey }, changedByAssociateId: 7, timestamp: new Date(T0),
 });
@@ -64,10 +55,7 @@ for (const dialect of testDialects) {
       await db.drop();
     });
     beforeEach(async () => {
-      for (const w of workers.splice(0)) await w.stop({ graceMs: 0 });
-      await clearDeliveryTables(db);
-      rx.requests.length = 0;
-      rx.respond(() => ({ status: 200, body: 'ok' }));
+      await resetDeliveryState(db, rx, workers);
       clock = testClock(T0);
     });
 
@@ -162,22 +150,8 @@ for (const dialect of testDialects) {
     });
 
     test('nine failed attempts in a row: TooManyErrors, webhook{id}.errors to its subscribers, and the error e-mail', async () => {
-      const mails: Array<{ to: string[]; raw: string }> = [];
-      const smtp = new SMTPServer({
-        authOptional: true,
-        disabledCommands: ['STARTTLS', 'AUTH'],
-        logger: false,
-        onData(stream, session, cb) {
-          let raw = '';
-          stream.on('data', (c: Buffer) => { raw += c.toString('utf8'); });
-          stream.on('end', () => {
-            mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
-            cb();
-          });
-        },
-      });
-      await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
-      const smtpPort = ((smtp as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+      const smtp = await startSmtpSink();
+      const mails = smtp.mails;
       const watcher = await startReceiver();
       try {
         const failing = await createHook(db.knex, {
@@ -187,7 +161,7 @@ for (const dialect of testDialects) {
         for (let i = 0; i < 3; i++) await enqueueEvent(db.knex, event(i), [failing], { now: T0 });
         rx.respond(() => ({ status: 500, body: 'still down' }));
         const w = createWorker({
-          db, config: testConfig({ maxConsecutiveErrors: 9, smtpUrl: `smtp://127.0.0.1:${smtpPort}`, smtpFrom: 'agent@example.com' }),
+          db, config: testConfig({ maxConsecutiveErrors: 9, smtpUrl: smtp.url, smtpFrom: 'agent@example.com' }),
           logger: silentLogger, clock, random: () => 0.5,
         });
         workers.push(w);
@@ -216,13 +190,13 @@ for (const dialect of testDialects) {
 
         assert.equal(mails.length, 1);
         assert.deepEqual(mails[0].to.sort(), ['dev@example.com', 'ops@example.com']);
-        const mail = decodeMail(mails[0].raw);
+        const mail = mails[0];
         assert.equal(mail.subject, `Webhook "Failing hook" (id ${failing}) was turned off: TooManyErrors`);
         assert.match(mail.body, /because 9 delivery attempts in a row failed/);
         assert.match(mail.body, /HTTP\/1\.1 500 Internal Server Error\r\n[\s\S]*still down/);
       } finally {
         await watcher.close();
-        await new Promise<void>((r) => smtp.close(() => r()));
+        await smtp.close();
       }
     });
 
