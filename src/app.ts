@@ -12,8 +12,8 @@ import { contractFor } from './contract/index.js';
 import { createSoapEndpoint } from './soap/soap-endpoint.js';
 import { webhookHandlers } from './soap/operations/webhook-handlers.js';
 import { principalHandlers } from './soap/operations/principal-handlers.js';
-import { withUnavailableErrors } from './soap/operations/translate-errors.js';
 import { createWebhookAgent } from './agent/webhook-agent.js';
+import { createWebhookOperations } from './agent/webhook-operations.js';
 import { secretCodecFor, type SecretCodec } from './store/secret-codec.js';
 
 export interface AppDeps {
@@ -50,15 +50,16 @@ export function createApp(deps: AppDeps): express.Express {
   const agent = createWebhookAgent({
     db, config, target: deps.delivery.target, wake: () => deps.delivery.wake(), secrets: deps.secrets ?? secretCodecFor(config),
   });
+  const ops = createWebhookOperations({ agent, auth: deps.auth });
   const common = { bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger };
   for (const version of webhookVersions) {
     const contract = contractFor('Webhook', version);
     app.use(`/Remote/Services${version}/Webhook.svc`, createSoapEndpoint({
-      ...common, wsdlXml: contract.wsdlXml, handlers: withUnavailableErrors(webhookHandlers({ agent, auth: deps.auth, version })),
+      ...common, wsdlXml: contract.wsdlXml, handlers: webhookHandlers({ ops }),
     }));
   }
   app.use('/Remote/Services88/SoPrincipal.svc', createSoapEndpoint({
-    ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: withUnavailableErrors(principalHandlers({ auth: deps.auth, contract: contractFor('SoPrincipal', 88) })),
+    ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: principalHandlers({ ops, contract: contractFor('SoPrincipal', 88) }),
   }));
 
   app.use((_req, res) => {

@@ -1,6 +1,7 @@
 /**
- * Error classes with stable codes. The SOAP edge is the one place that turns them into
- * ExceptionInfo / Succeeded=false; delivery outcomes are data, not exceptions.
+ * The application's error model: one class with stable, transport-neutral codes. Each face translates a code into
+ * its own wire form (SOAP: ExceptionInfo with a .NET exception type name, soap/exception-types.ts; HTTP/JSON: a
+ * status code and a JSON error body). Delivery outcomes are data, not exceptions.
  */
 export type ErrorCode =
   | 'invalid_argument'
@@ -12,23 +13,10 @@ export type ErrorCode =
   | 'unavailable'
   | 'internal';
 
-/** .NET exception type names a NetServer client would recognise, per code. */
-const exceptionTypes: Record<ErrorCode, string> = {
-  invalid_argument: 'System.ArgumentException',
-  not_found: 'SuperOffice.CRM.SoNotFoundException',
-  not_supported: 'System.NotSupportedException',
-  unauthenticated: 'SuperOffice.CRM.Security.SoServerException',
-  target_refused: 'SuperOffice.CRM.Webhooks.WebhookTargetException',
-  conflict: 'SuperOffice.CRM.SoConflictException',
-  unavailable: 'SuperOffice.CRM.SoServiceUnavailableException',
-  internal: 'System.Exception',
-};
-
 export class AppError extends Error {
   readonly code: ErrorCode;
   /** Shown to end users by NetServer clients (ExceptionInfo.FriendlyText). */
   readonly friendlyText: string;
-  readonly exceptionType: string;
   /** The request field the error is about, when there is one. */
   readonly field?: string;
   /** Marks the error as a business/auth error: answered as Succeeded=false, never as a SOAP fault. */
@@ -40,7 +28,6 @@ export class AppError extends Error {
     this.code = code;
     this.field = opts.field;
     this.friendlyText = opts.friendlyText ?? message;
-    this.exceptionType = exceptionTypes[code];
   }
 }
 
@@ -48,6 +35,8 @@ export const invalidArgument = (field: string, message: string) =>
   new AppError('invalid_argument', `${field}: ${message}`, { field });
 
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
+
+export const notSupported = (message: string) => new AppError('not_supported', message);
 
 /** Wraps an unknown throw (driver errors, bugs) without leaking its text to callers. */
 export function coerceError(err: unknown): AppError {

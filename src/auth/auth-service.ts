@@ -51,6 +51,12 @@ export interface LoginResult {
 export interface AuthService {
   /** null = AuthenticationSucceeded=false (wrong name or password, deleted associate, or throttled). */
   login(userName: string, password: string): Promise<LoginResult | null>;
+  /**
+   * The associate behind a user name and password (or a ticket as the name with a blank password), through the
+   * same throttle as login, without starting a session: for faces that send the password with every request
+   * (HTTP Basic). null when refused.
+   */
+  checkLogin(userName: string, password: string): Promise<AssociateSummary | null>;
   /** The associate behind a valid ticket (renewing it); AppError('unauthenticated') otherwise. */
   authenticate(ticket: string | undefined | null): Promise<AssociateSummary>;
   /** Ends one ticket's session. false when it was not known. */
@@ -156,11 +162,18 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     }
   }
 
-  async function login(userName: string, password: string): Promise<LoginResult | null> {
+  /**
+   * The associate behind a user name and password, through the login throttle; null when refused. A ticket is
+   * accepted in place of the user name with a blank password (NetServer: "A ticket is accepted wherever a
+   * username is, with a blank password"); then `ticket` is set.
+   */
+  async function verifyLogin(userName: string, password: string): Promise<{ associate: AssociateSummary; at: Date; ticket?: string } | null> {
     const name = (userName ?? '').trim();
     if (name === '') return null;
-    // NetServer: "A ticket is accepted wherever a username is, with a blank password".
-    if (name.startsWith('7T:') && !password) return loginWithTicket(name);
+    if (name.startsWith('7T:') && !password) {
+      const r = await loginWithTicket(name);
+      return r && { ...r, at: now() };
+    }
 
     const key = keyOf(name);
     let at = now();
@@ -184,10 +197,16 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
       if (needsRehash(associate.passwordHash)) {
         await storePasswordHash(db, associate.associateId, await hashPassword(password), at);
       }
-      return await startSession(toSummary(associate), at);
+      return { associate: toSummary(associate), at };
     } finally {
       release(key, w, failed);
     }
+  }
+
+  async function login(userName: string, password: string): Promise<LoginResult | null> {
+    const v = await verifyLogin(userName, password);
+    if (!v) return null;
+    return v.ticket ? { ticket: v.ticket, associate: v.associate } : startSession(v.associate, v.at);
   }
 
   // ticket hash -> associate, validated at `until` - ticketCacheMs; Map order = insertion order, for eviction.
@@ -279,6 +298,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
 
   return {
     login,
+    checkLogin: async (userName, password) => (await verifyLogin(userName, password))?.associate ?? null,
     authenticate,
     logout,
     ensureAdmin,

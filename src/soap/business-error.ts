@@ -5,7 +5,8 @@
  * - a string `code` and `message`, plus `isBusinessError === true` or a string `exceptionType`, is a business
  *   error; a boolean `business`, when present, decides instead (false = internal despite the other fields).
  *   A plain `code` alone is not enough: Node's system errors have one (ECONNREFUSED).
- * Business errors show their message, friendlyText, exceptionType, `field` and `parameters` to the caller
+ * Business errors show their message, friendlyText, exceptionType (else the .NET name for their code,
+ * exception-types.ts), `field` and `parameters` to the caller
  * (ExceptionInfo.Parameters also gets the `code`). Everything else is internal: the caller sees a generic
  * message (and the stable `code`, if the error has one), the details go to the log, and the stack trace goes on
  * the wire only in debug mode. (coerceError's AppError('internal', 'Internal error') is a business error by
@@ -14,6 +15,7 @@
  * An error may also carry a prepared `exceptionInfo` object ({Message, FriendlyText, ExceptionType, Source,
  * Parameters}); unless the error has `business: false`, it is shown as given (StackTrace still only in debug mode).
  */
+import { exceptionTypeFor } from './exception-types.js';
 
 export interface BusinessError {
   code: string;
@@ -109,7 +111,7 @@ export function toExceptionInfo(err: unknown, opts: ExceptionInfoOptions): { inf
         Message: b.message,
         StackTrace: stack,
         FriendlyText: str(b.friendlyText) ?? b.message,
-        ExceptionType: str(b.exceptionType) ?? 'SoException',
+        ExceptionType: str(b.exceptionType) ?? exceptionTypeFor(b.code) ?? 'SoException',
         Source: opts.source,
         InnerException: null,
         Parameters: pairs(b.code, b.field, b.parameters),

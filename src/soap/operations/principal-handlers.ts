@@ -2,10 +2,10 @@
  * SoPrincipal.svc: AuthenticateUsernamePassword issues a 7T: ticket. The other operations exist in the WSDL so
  * generated proxies load, and answer a clear not-supported error.
  */
-import type { AuthService } from '../../auth/auth-service.js';
+import type { WebhookOperations } from '../../agent/webhook-operations.js';
 import type { Contract } from '../../contract/index.js';
 import type { SoPrincipalBodiesWire as B, SoPrincipalCarrierWire } from '../../contract/wire-types.js';
-import { AppError } from '../../errors.js';
+import { notSupported } from '../../errors.js';
 import type { AssociateSummary } from '../../webhooks/types.js';
 import type { SoapHandlers } from '../soap-endpoint.js';
 
@@ -19,17 +19,17 @@ function principal(a: AssociateSummary): SoPrincipalCarrierWire {
   };
 }
 
-export function principalHandlers(deps: { auth: AuthService; contract: Contract }): SoapHandlers {
+export function principalHandlers(deps: { ops: Pick<WebhookOperations, 'login'>; contract: Contract }): SoapHandlers {
   const handlers: SoapHandlers = {
     async AuthenticateUsernamePassword(body: B['AuthenticateUsernamePassword']): Promise<B['AuthenticateResponse']> {
-      const r = await deps.auth.login(body.UserName ?? '', body.Password ?? '');
+      const r = await deps.ops.login(body.UserName ?? '', body.Password ?? '');
       if (!r) return { Response: null, Credentials: null, AuthenticationSucceeded: false };
       return { Response: principal(r.associate), Credentials: { Ticket: r.ticket }, AuthenticationSucceeded: true };
     },
   };
   for (const op of deps.contract.operations) {
     handlers[op.name] ??= async () => {
-      throw new AppError('not_supported', `SoPrincipal.${op.name} is not supported by this service; use AuthenticateUsernamePassword`);
+      throw notSupported(`SoPrincipal.${op.name} is not supported by this service; use AuthenticateUsernamePassword`);
     };
   }
   return handlers;
