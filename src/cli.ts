@@ -7,6 +7,7 @@
  *   user add <name>    add an associate (password from --password or generated) and print a ticket
  *   ticket <name>      print a fresh ticket for an existing associate (asks for the password)
  *   secrets reencrypt  rewrite every webhook secret with the current SECRET_ENCRYPTION_KEY (README: "Secrets at rest")
+ *   import netserver   copy webhooks and their associates from a NetServer database (README: "Migrating from NetServer")
  */
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
@@ -19,6 +20,8 @@ import { createApp } from './app.js';
 import { createDeliveryRuntime } from './agent/delivery-runtime.js';
 import { secretCodecFor } from './store/secret-codec.js';
 import { reencryptSecrets } from './store/reencrypt-secrets.js';
+import { openNetServerSource } from './store/netserver-source.js';
+import { formatImportReport, importNetServer } from './agent/netserver-import.js';
 
 interface Common { config?: string; databaseUrl?: string; port?: string }
 
@@ -156,6 +159,26 @@ secretsCmd.command('reencrypt')
       `changed meanwhile (run again): ${r.skipped}\nunreadable with the configured keys: ${r.unreadable.length}` +
       (r.unreadable.length ? ` (webhook ids ${r.unreadable.slice(0, 20).join(', ')}${r.unreadable.length > 20 ? ', ...' : ''})` : '') + '\n');
     if (r.unreadable.length || r.skipped) process.exit(1);
+  });
+program.command('import').description('import webhooks from another system')
+  .command('netserver').description('copy webhooks, usage, notify rows and their associates from a NetServer database, keeping ids')
+  .requiredOption('--from <url>', 'the NetServer database: mssql://..., postgres://... or sqlite:FILE')
+  .option('--schema <name>', "NetServer's TablePrefix (the tables' schema)", 'crm7')
+  .option('--dry-run', 'check every row and print the report; write nothing')
+  .option('--skip-invalid', 'import the valid webhooks and leave out the invalid ones (listed) instead of writing nothing')
+  .action(async (o: { from: string; schema: string; dryRun?: boolean; skipInvalid?: boolean }) => {
+    const { config, logger } = setup(program.opts());
+    const source = openNetServerSource(o.from, o.schema);
+    const db = await openMigrated(config, logger);
+    const opts = { dryRun: !!o.dryRun, skipInvalid: !!o.skipInvalid };
+    try {
+      const outcome = await importNetServer({ source, target: db, policy: config, secrets: secretCodecFor(config) }, opts);
+      process.stdout.write(formatImportReport(outcome, { ...opts, source: source.description, schema: o.schema }));
+      if (outcome.refused) process.exitCode = 1;
+    } finally {
+      await source.close();
+      await db.close();
+    }
   });
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {

@@ -49,7 +49,10 @@ export interface LoginResult {
 }
 
 export interface AuthService {
-  /** null = AuthenticationSucceeded=false (wrong name or password, deleted associate, or throttled). */
+  /**
+   * null = AuthenticationSucceeded=false (wrong name or password, deleted associate, or throttled). An associate
+   * without a password (imported from NetServer) is refused with AppError('unauthenticated') saying how to set one.
+   */
   login(userName: string, password: string): Promise<LoginResult | null>;
   /**
    * The associate behind a user name and password (or a ticket as the name with a blank password), through the
@@ -61,7 +64,7 @@ export interface AuthService {
   authenticate(ticket: string | undefined | null): Promise<AssociateSummary>;
   /** Ends one ticket's session. false when it was not known. */
   logout(ticket: string): Promise<boolean>;
-  /** Creates the first associate when the table is empty (deleted associates count as existing). */
+  /** Creates the first associate when none has a password (deleted associates count as existing). */
   ensureAdmin(opts: { userName: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }>;
   /** AppError('conflict') when the name is taken, 'invalid_argument' for an empty name or password. */
   addAssociate(name: string, password: string, fullName?: string): Promise<AssociateSummary>;
@@ -87,6 +90,11 @@ interface FailureWindow {
 
 const unauthenticated = (message: string) =>
   new AppError('unauthenticated', message, { friendlyText: 'Authentication failed: log in again' });
+
+/** An associate imported from NetServer, whose password hash could not be carried over. */
+const noPasswordYet = (name: string) => new AppError('unauthenticated',
+  `Associate '${name}' was imported from NetServer and has no password on this service yet; ` +
+  `an administrator sets one with: webhook-agent user password ${name}`);
 
 export function createAuthService(opts: AuthServiceOptions): AuthService {
   const { db, ticketTtlMs, loginFailuresPerWindow, loginWindowMs } = opts;
@@ -191,7 +199,9 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     try {
       const associate = await findAssociateByName(db, name);
       // Unknown names cost the same scrypt as known ones.
-      const ok = await verifyPassword(password ?? '', associate?.passwordHash ?? (await dummyPasswordHash()));
+      const hash = associate?.passwordHash || (await dummyPasswordHash());
+      const ok = await verifyPassword(password ?? '', hash);
+      if (associate && !associate.deleted && associate.passwordHash === '') throw noPasswordYet(associate.name);
       if (!associate || !ok || associate.deleted) return null;
       failed = false;
       if (needsRehash(associate.passwordHash)) {
@@ -259,7 +269,8 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
   }
 
   async function ensureAdmin(o: { userName: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
-    if ((await countAssociates(db)) > 0) return { created: false };
+    // Associates imported from NetServer cannot log in (no password), so they do not count.
+    if ((await countAssociates(db, { withPassword: true })) > 0) return { created: false };
     const generated = o.password ? undefined : randomBytes(18).toString('base64url');
     try {
       await addAssociate(o.userName, o.password ?? (generated as string));

@@ -116,10 +116,14 @@ export async function getAssociateSummaries(db: Queryable, ids: readonly number[
   return out;
 }
 
-/** All associates (deleted ones too, unless activeOnly). */
-export async function countAssociates(db: Queryable, opts: { activeOnly?: boolean } = {}): Promise<number> {
+/**
+ * All associates (deleted ones too, unless activeOnly). withPassword: only those that have a password (associates
+ * imported from NetServer have none until one is set).
+ */
+export async function countAssociates(db: Queryable, opts: { activeOnly?: boolean; withPassword?: boolean } = {}): Promise<number> {
   const q = knexOf(db)('associate').count({ n: '*' });
   if (opts.activeOnly) q.where('deleted', 0);
+  if (opts.withPassword) q.whereNot('password_hash', '');
   const [row] = (await q) as Array<{ n: unknown }>;
   return toInt(row?.n);
 }

@@ -131,7 +131,7 @@ function validateSecret(v: string | null | undefined): string | null {
   return v;
 }
 
-function validateEmail(field: string, v: string | null | undefined): string | null {
+export function validateEmail(field: string, v: string | null | undefined): string | null {
   const s = text(field, v, 239, false);
   if (s !== null && !emailPattern.test(s)) throw invalidArgument(field, `'${s.slice(0, 80)}' is not an e-mail address`);
   return s;
