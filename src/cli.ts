@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --disable-proto=delete
 /**
  * Entry point: builds the object graph and runs one command.
  *   serve              SOAP service (and, unless WORKER_ENABLED=false, the delivery worker)
@@ -47,7 +47,15 @@ function authFor(db: Database, config: Config) {
   });
 }
 
+/** A crafted id="__proto__" breaks node-soap's parser for the whole process unless this flag removed __proto__. */
+function requireDisabledProto(): void {
+  if (Object.getOwnPropertyDescriptor(Object.prototype, '__proto__')) {
+    throw new Error('serve must run with node --disable-proto=delete (the webhook-agent bin and npm start pass it)');
+  }
+}
+
 async function serve(opts: Common) {
+  requireDisabledProto();
   const { config, logger } = setup(opts);
   logger.info({ config: redactedConfig(config) }, 'starting');
   const db = await openMigrated(config, logger);
