@@ -22,6 +22,9 @@ import { openDatabase, migrateLatest } from '../../src/store/db.js';
 import type { Knex } from 'knex';
 
 const V = 88;
+// NetServer's times are UTC in columns without a zone; a local zone far from UTC shows any read that takes them
+// for local time (node-postgres does by default for `timestamp`).
+process.env.TZ = 'Pacific/Auckland';
 
 async function counts(k: Knex): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
