@@ -1,5 +1,5 @@
 /**
- * The express app: one SOAP endpoint per service version, health and readiness. Built from its dependencies;
+ * The express app: one SOAP endpoint per service version, the RESTful and Agents JSON API, health and readiness. Built from its dependencies;
  * no globals, so tests build as many as they like.
  */
 import express from 'express';
@@ -15,6 +15,7 @@ import { principalHandlers } from './soap/operations/principal-handlers.js';
 import { createWebhookAgent } from './agent/webhook-agent.js';
 import { createWebhookOperations } from './agent/webhook-operations.js';
 import { secretCodecFor, type SecretCodec } from './store/secret-codec.js';
+import { createRestApi } from './rest/rest-api.js';
 
 export interface AppDeps {
   config: Config;
@@ -62,8 +63,10 @@ export function createApp(deps: AppDeps): express.Express {
     ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: principalHandlers({ ops, contract: contractFor('SoPrincipal', 88) }),
   }));
 
+  app.use('/api/v1', createRestApi({ ops, bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger }));
+
   app.use((_req, res) => {
-    res.status(404).type('text/plain').send('Not found. SOAP endpoints: /Remote/Services85..88/Webhook.svc, /Remote/Services88/SoPrincipal.svc\n');
+    res.status(404).type('text/plain').send('Not found. SOAP endpoints: /Remote/Services85..88/Webhook.svc, /Remote/Services88/SoPrincipal.svc; JSON: /api/v1/Webhook, /api/v1/Agents/Webhook, /api/v1/swagger\n');
   });
   return app;
 }
