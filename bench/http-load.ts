@@ -11,6 +11,8 @@ export function percentile(sorted: number[], p: number): number {
 export async function closedLoop(opts: {
   url: string; headers: Record<string, string>; body: Buffer; concurrency: number; seconds: number; expectStatus?: number;
   check?: (body: Buffer) => boolean;
+  /** Default POST; a GET sends no body. */
+  method?: string;
 }): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const u = new URL(opts.url);
@@ -19,8 +21,9 @@ export async function closedLoop(opts: {
   let failures = 0;
   const one = () => new Promise<void>((resolve) => {
     const t0 = performance.now();
-    const req = http.request({ agent, method: 'POST', hostname: u.hostname, port: u.port, path: u.pathname + u.search,
-      headers: { ...opts.headers, 'Content-Length': opts.body.length } }, (res) => {
+    const method = opts.method ?? 'POST';
+    const req = http.request({ agent, method, hostname: u.hostname, port: u.port, path: u.pathname + u.search,
+      headers: method === 'GET' ? opts.headers : { ...opts.headers, 'Content-Length': opts.body.length } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -31,7 +34,8 @@ export async function closedLoop(opts: {
       });
     });
     req.on('error', () => { failures++; resolve(); });
-    req.end(opts.body);
+    if (method === 'GET') req.end();
+    else req.end(opts.body);
   });
   const start = performance.now();
   await Promise.all(Array.from({ length: opts.concurrency }, async () => {

@@ -5,10 +5,13 @@
 import { runSerializerBench } from './serializer.js';
 import { runSoapBench } from './soap.js';
 import { runDeliveryBench } from './delivery.js';
+import { runRestBench } from './rest.js';
 
 console.log('== serializer (bench/serializer.ts)');
 await runSerializerBench();
 console.log('\n== SOAP requests/s vs plain express (bench/soap.ts)');
 await runSoapBench();
+console.log('\n== RESTful face requests/s vs plain express (bench/rest.ts)');
+await runRestBench();
 console.log('\n== delivery (bench/delivery.ts)');
 await runDeliveryBench();

@@ -35,8 +35,9 @@ export interface ErrorLogger {
   error(obj: object, msg?: string): void;
 }
 
-export function sendJson(res: Response, status: number, body: unknown): void {
-  const buf = Buffer.from(JSON.stringify(body), 'utf8');
+/** Sends JSON text (already written) as application/json; charset=utf-8. */
+export function sendJson(res: Response, status: number, text: string): void {
+  const buf = Buffer.from(text, 'utf8');
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', buf.length);
@@ -65,5 +66,5 @@ export function sendError(res: Response, err: unknown, opts: { debug: boolean; l
     if (e.code === 'unavailable') res.setHeader('Retry-After', '5');
   }
   if (opts.debug && err instanceof Error && err.stack) body.StackTrace = (err instanceof AppError && err.cause instanceof Error ? err.cause : err).stack;
-  sendJson(res, status, body);
+  sendJson(res, status, JSON.stringify(body));
 }

@@ -16,6 +16,7 @@ import type { Webhook, WebhookFilter } from '../webhooks/types.js';
 import { limits } from '../webhooks/validate.js';
 import { credentialsFrom } from './http-credentials.js';
 import { HttpRequestError, sendError, sendJson, type ErrorLogger } from './http-errors.js';
+import { writeWebhookJson, writeWebhookListJson } from './json-writer.js';
 import {
   applySelect, draftFromJson, int32, member, membersOf, propertyRecord, stateOf, str, webhookJson, type Json,
 } from './json-webhook.js';
@@ -37,7 +38,8 @@ interface Call {
   query(name: string): string | undefined;
 }
 
-type Reply = { status: 200; json: Json } | { status: 204 };
+/** `text` is JSON already written (by the compiled webhook writers). */
+type Reply = { status: 200; json: Json } | { status: 200; text: string } | { status: 204 };
 
 const JSON_TYPE = /^(application|text)\/(json|[^;\s]*\+json)$/;
 const NO_CONTENT: Reply = { status: 204 };
@@ -127,7 +129,7 @@ export function createRestApi(opts: RestApiOptions): Router {
           query: (name) => (query ??= lowerQuery(req)).get(name.toLowerCase()),
         });
         if (reply.status === 204) res.status(204).end();
-        else sendJson(res, 200, reply.json);
+        else sendJson(res, 200, 'text' in reply ? reply.text : JSON.stringify(reply.json));
       } catch (err) {
         sendError(res, err, { debug, logger, where });
       }
@@ -146,21 +148,21 @@ export function createRestApi(opts: RestApiOptions): Router {
 
   // RESTful face (Swagger-v1-Webhook).
   router.get('/Webhook/default', route('v1Webhook_DefaultWebhook', async (c) =>
-    ({ status: 200, json: webhookJson(await ops.createDefaultWebhook(c.cred)) })));
+    ({ status: 200, text: writeWebhookJson(webhookJson(await ops.createDefaultWebhook(c.cred))) })));
   router.get('/Webhook', route('v1Webhook_GetAllWebhooks', async (c) => {
     const hooks = await ops.getAllWebhooks(c.cred, () => filterOf(c.query('nameFilter'), c.query('eventFilter'), c.query('statusFilter')));
-    return { status: 200, json: hooks.map(webhookJson) };
+    return { status: 200, text: writeWebhookListJson(hooks.map(webhookJson)) };
   }));
   router.post('/Webhook', route('v1Webhook_PostWebhook', async (c) => {
     const saved = await ops.saveWebhook(c.cred, () => ({ ...draftFromJson(required(c.body()), 'newEntity'), webhookId: 0 }));
-    return { status: 200, json: selected(c, saved, true) };
+    return { status: 200, text: writeWebhookJson(selected(c, saved, true)) };
   }));
   router.post('/Webhook/Test', route('v1Webhook_TestWebhook', async (c) => {
     const r = await ops.testWebhook(c.cred, () => draftFromJson(c.body(), 'webhook'));
     return { status: 200, json: { Success: r.success, Message: r.message, TableRight: null, FieldProperties: null } };
   }));
   router.get('/Webhook/:id', route('v1Webhook_GetWebhook', async (c) =>
-    ({ status: 200, json: selected(c, await ops.getWebhook(c.cred, intOrText(param(c, 'id')), 'id'), true) })));
+    ({ status: 200, text: writeWebhookJson(selected(c, await ops.getWebhook(c.cred, intOrText(param(c, 'id')), 'id'), true)) })));
   router.put('/Webhook/:id', route('v1Webhook_PutWebhook', async (c) => {
     const id = intOrText(param(c, 'id'));
     let draftId = 0;
@@ -169,7 +171,7 @@ export function createRestApi(opts: RestApiOptions): Router {
       if (draftId < 0) throw invalidArgument('id', 'must be a positive integer');
       return { ...draftFromJson(required(c.body()), 'entity'), webhookId: draftId };
     });
-    return { status: 200, json: selected(c, saved, true) };
+    return { status: 200, text: writeWebhookJson(selected(c, saved, true)) };
   }));
   router.delete('/Webhook/:id', route('v1Webhook_DeleteWebhook', async (c) => {
     await ops.deleteWebhook(c.cred, intOrText(param(c, 'id')), 'id');
@@ -199,15 +201,15 @@ export function createRestApi(opts: RestApiOptions): Router {
     const q = c.query('webhookId');
     return q !== undefined ? intOrText(q) : bodyMembers(c, 'request').get('webhookid');
   };
-  agent('CreateDefaultWebhook', async (c) => ({ status: 200, json: webhookJson(await ops.createDefaultWebhook(c.cred)) }));
-  agent('SaveWebhook', async (c) => ({ status: 200, json: webhookJson(await ops.saveWebhook(c.cred, () => draftFromJson(c.body(), 'webhook'))) }));
+  agent('CreateDefaultWebhook', async (c) => ({ status: 200, text: writeWebhookJson(webhookJson(await ops.createDefaultWebhook(c.cred))) }));
+  agent('SaveWebhook', async (c) => ({ status: 200, text: writeWebhookJson(webhookJson(await ops.saveWebhook(c.cred, () => draftFromJson(c.body(), 'webhook')))) }));
   agent('DeleteWebhook', async (c) => {
     await ops.deleteWebhook(c.cred, webhookIdOf(c), 'webhookId');
     return NO_CONTENT;
   });
   agent('GetWebhook', async (c) => {
     try {
-      return { status: 200, json: selected(c, await ops.getWebhook(c.cred, webhookIdOf(c), 'webhookId')) };
+      return { status: 200, text: writeWebhookJson(selected(c, await ops.getWebhook(c.cred, webhookIdOf(c), 'webhookId'))) };
     } catch (err) {
       // The Agents API answers a webhook that does not exist with null, not an error.
       if (err instanceof AppError && err.code === 'not_found') return { status: 200, json: null };
@@ -219,7 +221,7 @@ export function createRestApi(opts: RestApiOptions): Router {
       const m = bodyMembers(c, 'request');
       return filterOf(member(m, 'NameFilter', str), member(m, 'EventFilter', str), m.get('statusfilter'));
     });
-    return { status: 200, json: hooks.map((h) => selected(c, h)) };
+    return { status: 200, text: writeWebhookListJson(hooks.map((h) => selected(c, h))) };
   });
   agent('TestWebhook', async (c) => {
     const r = await ops.testWebhook(c.cred, () => draftFromJson(bodyMembers(c, 'request').get('webhook'), 'Webhook'));

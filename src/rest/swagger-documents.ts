@@ -54,6 +54,27 @@ const commonDefinitions: Record<string, Schema> = {
   [`${NS}WebhookResult`]: object({ Success: bool, Message: string, ...rights }, 'The outcome of a test POST.'),
 };
 
+/**
+ * JSON Schema of the Webhook carrier as this service writes it (every member may be null, Properties' values are any
+ * JSON, _Links optional), for the compiled JSON writer (json-writer.ts).
+ */
+export function webhookWriteSchema(): Schema {
+  const nullable = (s: Schema): Schema => {
+    if (s.$ref) return { anyOf: [s, { type: 'null' }] };
+    if (s.type === 'object' && (s.additionalProperties as Schema | undefined)?.type === 'object') return { type: ['object', 'null'], additionalProperties: {} };
+    const { enum: _e, format: _f, ...rest } = s;
+    return { ...rest, type: [s.type as string, 'null'] };
+  };
+  const members = (props: Record<string, Schema>) => Object.fromEntries(Object.entries(props).map(([k, v]) => [k, nullable(v)]));
+  const defs: Record<string, Schema> = {};
+  for (const [name, d] of Object.entries(commonDefinitions)) defs[name] = { type: 'object', properties: members(d.properties as Record<string, Schema>) };
+  return {
+    type: 'object',
+    definitions: defs,
+    properties: { ...members(webhookMembers), _Links: { type: 'object', additionalProperties: string } },
+  };
+}
+
 const JSON_OUT = ['application/json', 'text/json'];
 const JSON_IN = ['application/json', 'text/json', 'application/json-patch+json', 'application/merge-patch+json'];
 const headerParams = ['Accept-Language', 'SO-Language', 'SO-Culture', 'SO-TimeZone', 'SO-AppToken']
