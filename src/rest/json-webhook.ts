@@ -150,12 +150,13 @@ function stringRecord(max: number) {
     if (!isObject(v)) throw invalidArgument(field, 'must be a JSON object of strings');
     const entries = Object.entries(v);
     checkCount(field, entries.length, max);
-    const out: Record<string, string> = {};
+    // Null prototype: a key named __proto__ stays a key; the spread copies it as an own property.
+    const out: Record<string, string> = Object.create(null);
     for (const [k, val] of entries) {
       if (k === '') throw invalidArgument(field, 'a key is empty');
       out[k] = str(`${field}.${k.slice(0, 80)}`, val);
     }
-    return out;
+    return { ...out };
   };
 }
 
@@ -165,7 +166,7 @@ export function propertyRecord(max: number) {
     if (!isObject(v)) throw invalidArgument(field, 'must be a JSON object');
     const entries = Object.entries(v);
     checkCount(field, entries.length, max);
-    const out: Record<string, PropertyValue> = {};
+    const out: Record<string, PropertyValue> = Object.create(null);
     for (const [k, val] of entries) {
       if (k === '') throw invalidArgument(field, 'a key is empty');
       const f = `${field}.${k.slice(0, 80)}`;
@@ -176,7 +177,7 @@ export function propertyRecord(max: number) {
       } else if (Array.isArray(val) && val.every((e) => typeof e === 'string')) out[k] = val as string[];
       else throw invalidArgument(f, 'must be a string, number, boolean, null or an array of strings');
     }
-    return out;
+    return { ...out };
   };
 }
 
