@@ -167,3 +167,28 @@ describe('RESTful API /api/v1/Webhook', () => {
     assert.equal((await api('GET', '/api/v1/Webhook/default')).status, 200);
   });
 });
+
+describe('RESTful API when the database is gone', () => {
+  for (const debug of [false, true]) {
+    test(`500 with ${debug ? 'the error and its stack trace (DEBUG_ERRORS)' : 'a generic message and no stack trace'}`, async () => {
+      const app = await startApp('sqlite', { env: { DEBUG_ERRORS: String(debug) } });
+      try {
+        await app.db.knex.destroy();
+        const r = await jsonClient(app.baseUrl, `SOTicket ${app.ticket}`)('GET', '/api/v1/Webhook');
+        assert.equal(r.status, 500);
+        assert.equal(r.headers.get('content-type'), JSON_UTF8);
+        assert.equal(r.json.Error, true);
+        assert.equal(r.json.ErrorCode, 'internal');
+        if (debug) {
+          assert.notEqual(r.json.ErrorMessage, 'An internal error occurred. The error has been logged.');
+          assert.match(r.json.StackTrace, /\n\s+at /);
+        } else {
+          assert.equal(r.json.ErrorMessage, 'An internal error occurred. The error has been logged.');
+          assert.equal(r.json.StackTrace, undefined);
+        }
+      } finally {
+        await app.close().catch(() => {});
+      }
+    });
+  }
+});
