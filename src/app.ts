@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   const agent = createWebhookAgent({
-    db, config, target: deps.delivery.target, wake: () => deps.delivery.wake(), secrets: deps.secrets ?? secretCodecFor(config),
+    db, config, target: deps.delivery.target, wake: (webhookIds) => deps.delivery.wake(webhookIds), secrets: deps.secrets ?? secretCodecFor(config),
   });
   const ops = createWebhookOperations({ agent, auth: deps.auth });
   const common = { bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger };

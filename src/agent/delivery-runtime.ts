@@ -19,8 +19,11 @@ import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
 export interface DeliveryRuntime {
   target: TargetPort;
   startWorker(): Promise<void>;
-  /** Wakes the in-process worker (no-op when it is not running); other processes are told by NOTIFY on PostgreSQL. */
-  wake(): void;
+  /**
+   * Wakes the in-process worker (no-op when it is not running); other processes are told by NOTIFY on PostgreSQL.
+   * webhookIds: the webhooks that got new deliveries, when known (the worker skips a claim none of them could pass).
+   */
+  wake(webhookIds?: readonly number[]): void;
   stop(graceMs: number): Promise<void>;
 }
 
@@ -67,7 +70,7 @@ export function createDeliveryRuntime(deps: {
       worker = createWorker({ db, config, logger, lookup, secrets });
       await worker.start();
     },
-    wake: () => worker?.wake(),
+    wake: (webhookIds) => worker?.wake(webhookIds),
     async stop(graceMs) {
       await worker?.stop({ graceMs });
       sender.close();

@@ -6,9 +6,10 @@ import type { Config } from '../config.js';
 import type { Database } from '../store/db.js';
 import { AppError, notFound } from '../errors.js';
 import {
-  createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, activeSubscriberIds, resetConsecutiveErrors,
+  createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, resetConsecutiveErrors,
 } from '../store/webhook-repository.js';
-import { enqueueEvent, cancelDeliveriesFor } from '../store/outbox-repository.js';
+import { cancelDeliveriesFor } from '../store/outbox-repository.js';
+import { enqueueSignalledEvent } from '../store/enqueue-signalled.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { fireStateEvent } from '../delivery/state-event.js';
 import { notifyOutbox } from '../store/outbox-notify.js';
@@ -32,8 +33,8 @@ export interface WebhookAgentDeps {
   target: TargetPort;
   /** How webhook secrets are stored (encrypted at rest when a key is configured); default: plaintext. */
   secrets?: SecretCodec;
-  /** Called after SignalEvent commits, so an in-process worker starts at once. */
-  wake?: () => void;
+  /** Called after SignalEvent commits (with the webhooks that got a delivery), so an in-process worker starts at once. */
+  wake?: (webhookIds?: readonly number[]) => void;
   now?: () => Date;
 }
 
@@ -144,11 +145,8 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
 
     async signalEvent(eventName: string, primaryKey: number, data: Record<string, PropertyValue>, by: AssociateSummary): Promise<number> {
       const name = validateEventName('EventName', eventName);
-      const result = await db.knex.transaction(async (trx) => {
-        const ids = await activeSubscriberIds(trx, name);
-        return enqueueEvent(trx, { eventName: name, primaryKey, data, changedByAssociateId: by.associateId, timestamp: now() }, ids);
-      });
-      deps.wake?.();
+      const result = await enqueueSignalledEvent(db, { eventName: name, primaryKey, data, changedByAssociateId: by.associateId, timestamp: now() });
+      if (result.deliveries > 0) deps.wake?.(result.webhookIds);
       return result.deliveries;
     },
   };

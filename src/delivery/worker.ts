@@ -86,6 +86,8 @@ export interface WorkerOptions {
 }
 
 export interface WorkerStats {
+  /** Claim rounds run (each a database round trip), whether or not they found work. */
+  claimRounds: number;
   claimed: number;
   succeeded: number;
   failed: number;
@@ -101,8 +103,13 @@ export interface Worker {
   start(): Promise<void>;
   /** Stops claiming; in-flight attempts get graceMs (default shutdownGraceMs), then are aborted and released. */
   stop(opts?: { graceMs?: number }): Promise<void>;
-  /** Claim now instead of at the next poll (after SignalEvent commits). */
-  wake(): void;
+  /**
+   * Claim now instead of at the next poll (after SignalEvent commits). With the webhooks that got the new
+   * deliveries, nothing happens when each of them has a delivery in flight here: the claim rule lets no younger
+   * delivery of a webhook pass an older one in flight, and finishing that one claims again. Under a steady stream
+   * of SignalEvents to a few webhooks this spares a claim per event that could take nothing.
+   */
+  wake(webhookIds?: readonly number[]): void;
   /** Claims one batch (up to the free slots) and waits until those attempts are recorded. For tests and tools. */
   runOnce(): Promise<number>;
   /** runOnce until nothing is due at the clock's current time. */
@@ -146,7 +153,9 @@ export function createWorker(opts: WorkerOptions): Worker {
   let holdPending = false;
   const refillAt = Math.max(1, Math.min(config.claimBatchSize, Math.floor(config.workerConcurrency / 4)));
   const inFlight = new Map<number, Task>();
-  const stats: WorkerStats = { claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0 };
+  /** Deliveries in flight per webhook id. */
+  const inFlightHooks = new Map<number, number>();
+  const stats: WorkerStats = { claimRounds: 0, claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0 };
   let running = false;
   let holdsLock = false;
   let listener: OutboxListener | null = null;
@@ -306,12 +315,16 @@ export function createWorker(opts: WorkerOptions): Worker {
       .catch((err) => logger.error({ err, deliveryId: c.deliveryId }, 'delivery attempt could not be recorded; it is retried when its lease runs out'))
       .finally(() => {
         inFlight.delete(c.deliveryId);
+        const n = (inFlightHooks.get(c.webhookId) ?? 1) - 1;
+        if (n > 0) inFlightHooks.set(c.webhookId, n);
+        else inFlightHooks.delete(c.webhookId);
         stats.inFlight = inFlight.size;
         // A free slot, and possibly the next delivery of the same webhook: claim again once a few slots are free
         // (one claim per completion would cost a claim round trip per delivery) or at once when idle.
         if (inFlight.size === 0 || config.workerConcurrency - inFlight.size >= refillAt) poke();
       });
     inFlight.set(c.deliveryId, task);
+    inFlightHooks.set(c.webhookId, (inFlightHooks.get(c.webhookId) ?? 0) + 1);
     stats.inFlight = inFlight.size;
     return task;
   }
@@ -327,6 +340,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     if (hold) lastHoldAt = wall;
     const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token }, hold, { secrets });
     holdPending = held >= HOLD_BATCH;
+    stats.claimRounds++;
     stats.claimed += deliveries.length;
     return deliveries.map(startTask);
   }
@@ -448,7 +462,10 @@ export function createWorker(opts: WorkerOptions): Worker {
       if (wasRunning) logger.info({ released: cut.length }, 'delivery worker stopped');
     },
 
-    wake: poke,
+    wake(webhookIds) {
+      if (webhookIds && webhookIds.length > 0 && webhookIds.every((id) => inFlightHooks.has(id))) return;
+      poke();
+    },
     runOnce,
     async drain() {
       let total = 0;

@@ -2,10 +2,16 @@
  * Cross-process wake-up on PostgreSQL: `NOTIFY wa_outbox` when work is enqueued, and a dedicated LISTEN connection
  * in each worker.
  *
- * notifyOutbox runs inside the transaction that enqueues (enqueueEvent). PostgreSQL delivers a notification only
- * when that transaction commits and drops it on rollback, so a worker is never woken for rows it cannot see yet.
- * Identical notifications of one transaction are folded into one, and the payload is empty: a notification only
- * means "claim now"; the claim query finds out what is due.
+ * notifyOutbox runs inside the transaction that enqueues (enqueueEvent: state events, re-activation). PostgreSQL
+ * delivers a notification only when that transaction commits and drops it on rollback, so a worker is never woken
+ * for rows it cannot see yet. Identical notifications of one transaction are folded into one, and the payload is
+ * empty: a notification only means "claim now"; the claim query finds out what is due.
+ *
+ * SignalEvent, the hot path, notifies after its statement committed instead (notifyOutboxAfterCommit): a NOTIFY
+ * inside the transaction takes a database-wide lock at commit, which serialised the commits of all concurrent
+ * SignalEvents. After the commit the rows are visible too, and the calls of many concurrent SignalEvents fold into
+ * one NOTIFY in flight plus at most one more. Should the process die between commit and NOTIFY, the other workers
+ * find the rows at their next poll, as they would any missed notification.
  *
  * The listener holds one pg Client of its own, outside the knex pool: a pooled connection would be handed to other
  * queries and released, and a LISTEN lasts only as long as its session. When the connection drops, the listener
@@ -18,6 +24,7 @@
  * it keeps polling. notifyOutbox does nothing on those two dialects.
  */
 import pg from 'pg';
+import type { Knex } from 'knex';
 import type { Database } from './db.js';
 import { dialectOfKnex, knexOf, type Queryable } from './row-mapping.js';
 
@@ -30,6 +37,33 @@ export async function notifyOutbox(q: Queryable): Promise<void> {
   const k = knexOf(q);
   if (dialectOfKnex(k) !== 'pg') return;
   await k.raw(`notify ${OUTBOX_CHANNEL}`);
+}
+
+interface AfterCommitState { sending: boolean; again: boolean }
+const afterCommit = new WeakMap<Knex, AfterCommitState>();
+
+/**
+ * `NOTIFY wa_outbox` on its own (PostgreSQL; nothing elsewhere), for rows already committed. Returns at once; a call
+ * while one is being sent only asks for one more after it. A failure is ignored: polling is the safety net.
+ */
+export function notifyOutboxAfterCommit(k: Knex): void {
+  if (dialectOfKnex(k) !== 'pg') return;
+  let state = afterCommit.get(k);
+  if (!state) afterCommit.set(k, (state = { sending: false, again: false }));
+  if (state.sending) {
+    state.again = true;
+    return;
+  }
+  const s = state;
+  s.sending = true;
+  const send = (): void => {
+    s.again = false;
+    k.raw(`notify ${OUTBOX_CHANNEL}`).then(() => undefined, () => undefined).finally(() => {
+      if (s.again) send();
+      else s.sending = false;
+    });
+  };
+  send();
 }
 
 export type ListenConnection = string | pg.ClientConfig;

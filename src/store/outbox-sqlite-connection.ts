@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 export interface SqliteStatement {
   all(...params: unknown[]): unknown[];
   get(...params: unknown[]): unknown;
-  run(...params: unknown[]): { changes: number };
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
 }
 
 export interface SqliteConnection {

@@ -214,6 +214,31 @@ for (const dialect of testDialects) {
       assert.deepEqual((await deliveries()).map((d) => d.status), Array(6).fill('succeeded'));
     });
 
+    test('wake(webhookIds) skips the claim only while each of those webhooks has a delivery in flight here', async () => {
+      const a = await createHook(db.knex, { targetUrl: `${rx.url}?h=a` });
+      const b = await createHook(db.knex, { targetUrl: `${rx.url}?h=b` });
+      rx.respond((r) => (r.url.endsWith('h=a') && r.json.PrimaryKey === 0 ? { status: 200, delayMs: 600 } : { status: 200 }));
+      await enqueueEvent(db.knex, event(0), [a], { now: T0 });
+      // No LISTEN: enqueueEvent's NOTIFY would wake it from outside (the other processes' path).
+      const w = worker({ workerConcurrency: 8, claimBatchSize: 8, pollIntervalMs: 60_000 }, { listen: false });
+      await w.start();
+      await rx.waitFor(1);
+      await new Promise((r) => setTimeout(r, 50));
+      const rounds = w.stats().claimRounds;
+      await enqueueEvent(db.knex, event(1), [a], { now: T0 });
+      w.wake([a]);
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(w.stats().claimRounds, rounds, 'nothing of webhook a can pass its delivery in flight: no claim round');
+      assert.equal(w.stats().claimed, 1);
+      await enqueueEvent(db.knex, event(2), [a, b], { now: T0 });
+      w.wake([a, b]);
+      await rx.waitFor(2);
+      assert.equal(rx.requests[1].url.endsWith('h=b'), true, 'webhook b has nothing in flight: claimed at once');
+      await rx.waitFor(4, 5000);
+      assert.deepEqual(rx.requests.filter((r) => r.url.endsWith('h=a')).map((r) => r.json.PrimaryKey), [0, 1, 2],
+        'finishing the in-flight delivery claims the next ones of webhook a, in order');
+    });
+
     test('per-webhook order with several webhooks: one in flight per webhook, each in event order', async () => {
       const hooks = [await createHook(db.knex, { targetUrl: `${rx.url}?h=a` }), await createHook(db.knex, { targetUrl: `${rx.url}?h=b` })];
       for (let i = 0; i < 5; i++) await enqueueEvent(db.knex, event(i), hooks, { now: T0 });

@@ -9,6 +9,7 @@ import { coreSchema } from '../../src/store/migrations/001-core.js';
 import { touchTicketQuery } from '../../src/store/ticket-repository.js';
 import { activeSubscribersQuery, webhookInsertQuery, webhooksQuery } from '../../src/store/webhook-repository.js';
 import { associateByNameQuery } from '../../src/store/associate-repository.js';
+import { subscribersSql } from '../../src/store/enqueue-signalled.js';
 import { MAX_BINDINGS, rowsPerInsert } from '../../src/store/row-mapping.js';
 import { knexConfig, mssqlConnection } from '../../src/store/db.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
@@ -124,6 +125,11 @@ test('activeSubscriberIds and associate lookup', () => {
       'where [e].[event_name] = ? and [w].[state] = ? order by [e].[webhook_id] asc',
   );
   assert.deepEqual(a.bindings, ['sale.changed', 1]);
+  // SignalEvent's compiled form of the same query (store/enqueue-signalled.ts): same SQL, the name in its slot.
+  const compiled = subscribersSql(k);
+  assert.equal(compiled.sql, a.sql);
+  assert.deepEqual(compiled.bindings('sale.changed'), ['sale.changed', 1]);
+  assert.deepEqual(compiled.bindings('1'), ['1', 1], 'a name equal to another binding does not move');
   const b = associateByNameQuery(k, 'Admin').toSQL();
   assert.equal(b.sql, 'select top (?) * from [associate] where lower([name]) = lower(?)');
 });
