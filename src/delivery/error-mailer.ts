@@ -25,7 +25,8 @@
  * or retry anything. The durable record is webhook_usage, the state change and the `webhook{id}.errors` event.
  * A crash between commit and send loses the e-mail.
  */
-import nodemailer from 'nodemailer';
+// Types only: nodemailer is loaded when SMTP_URL is configured, not at every start (startup time, RSS).
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../config.js';
 import type { ErrorNotice } from '../store/outbox-record.js';
 
@@ -95,16 +96,19 @@ export function createErrorMailer(config: Pick<Config, 'smtpUrl' | 'smtpFrom'>):
   // The e-mail is sent while the attempt still holds its worker slot (and stop() waits for it): nodemailer's defaults
   // (2 min to connect, 10 min of socket silence) are far too patient for a best-effort notice. Query parameters
   // of SMTP_URL still override these.
-  const transport = nodemailer.createTransport({ url: config.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
+  const url = config.smtpUrl;
+  let transport: Promise<Transporter> | undefined;
+  const transportNow = () => (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+    nodemailer.createTransport({ url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 })));
   const send = async (to: string[], m: { subject: string; text: string }) => {
     if (to.length === 0) return;
-    await transport.sendMail({ from: config.smtpFrom, to, subject: m.subject, text: m.text });
+    await (await transportNow()).sendMail({ from: config.smtpFrom, to, subject: m.subject, text: m.text });
   };
   return {
     sendErrorNotice: (notice, reason) => send(notice.recipients, errorNoticeText(notice, reason)),
     sendFirstFailureNotice: (notice) => send(notice.recipients, firstFailureNoticeText(notice)),
     close() {
-      transport.close();
+      void transport?.then((t) => t.close(), () => undefined);
     },
   };
 }

@@ -295,23 +295,30 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
 }
 
 /**
- * Build the router for one endpoint. node-soap reads the WSDL asynchronously, so the router is returned at once
- * and `ready` settles when the endpoint is compiled; requests arriving earlier wait for it. A broken WSDL or a
- * handler for an operation the WSDL does not have rejects `ready` (await it at start-up to fail fast); until
- * then every request gets a Server fault.
+ * Build the router for one endpoint. The endpoint is compiled (node-soap reads the WSDL, the serializer is built)
+ * on first use: the first request, or reading `ready`, which settles when it is compiled; requests arriving
+ * meanwhile wait for it. Compiling the five endpoints took as long as loading all modules at start-up, and most
+ * deployments only ever call one Webhook version. A broken WSDL or a handler for an operation the WSDL does not
+ * have rejects `ready` (await it to fail fast); every request then gets a Server fault.
  */
 export function createSoapEndpoint(opts: SoapEndpointOptions): SoapEndpoint {
   const logger = opts.logger;
   const limit = opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT;
-  const core = buildEndpoint(opts);
+  let built: Promise<EndpointCore> | undefined;
+  const core = (): Promise<EndpointCore> => {
+    if (!built) {
+      built = buildEndpoint(opts);
+      built.catch((err: unknown) => logger.error({ err }, 'SOAP endpoint could not be built'));
+    }
+    return built;
+  };
   const router = express.Router() as SoapEndpoint;
-  router.ready = core.then(() => undefined);
-  router.ready.catch((err: unknown) => logger.error({ err }, 'SOAP endpoint could not be built'));
+  Object.defineProperty(router, 'ready', { get: () => core().then(() => undefined) });
   const readBody = express.raw({ type: () => true, limit, inflate: true });
 
   router.get('/', async (req, res) => {
     try {
-      (await core).handleGet(req, res);
+      (await core()).handleGet(req, res);
     } catch (err) {
       logger.error({ err }, 'SOAP GET failed');
       send(res, 500, 'text/plain; charset=utf-8', 'Internal error');
@@ -334,7 +341,7 @@ export function createSoapEndpoint(opts: SoapEndpointOptions): SoapEndpoint {
     readBody,
     async (req: Request, res: Response) => {
       try {
-        await (await core).handlePost(req, res);
+        await (await core()).handlePost(req, res);
       } catch (err) {
         if (err instanceof SoapProtocolError) {
           logFault(req, err);

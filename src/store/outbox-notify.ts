@@ -23,7 +23,8 @@
  * like this. SQL Server has no LISTEN/NOTIFY (Service Broker would need its own queue, service and activation), so
  * it keeps polling. notifyOutbox does nothing on those two dialects.
  */
-import pg from 'pg';
+// Types only: the driver is loaded when a listener starts, so SQLite deployments never load it (startup, RSS).
+import type pg from 'pg';
 import type { Knex } from 'knex';
 import type { Database } from './db.js';
 import { dialectOfKnex, knexOf, type Queryable } from './row-mapping.js';
@@ -160,7 +161,8 @@ export function listenForOutbox(opts: OutboxListenerOptions): OutboxListener {
 
   async function connect(): Promise<void> {
     if (closed) return;
-    const c = new pg.Client(clientConfig);
+    const { default: driver } = await import('pg');
+    const c = new driver.Client(clientConfig);
     // pg emits 'error' on an unexpected termination; without a listener it would crash the process.
     c.on('error', (err) => lost(c, err));
     c.on('end', () => lost(c));
