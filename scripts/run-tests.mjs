@@ -34,6 +34,8 @@ if (filters.length === 0) {
   }
 }
 
-const args = ['--disable-proto=delete', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files];
+const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout',
+  `--test-reporter=${join(root, 'scripts/skip-summary.mjs')}`, '--test-reporter-destination=stdout'];
+const args = ['--disable-proto=delete', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...reporters, ...files];
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env } });
 process.exit(r.status ?? 1);

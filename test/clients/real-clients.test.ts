@@ -4,25 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { startService, login, freePort, repoRoot } from '../helpers/service.js';
+import { requires, sharedDir } from '../helpers/requires.js';
+import { startService, login, freePort } from '../helpers/service.js';
 
-const harness = resolve(repoRoot, '../shared/clients/run-all.sh');
+const harness = resolve(sharedDir, 'clients/run-all.sh');
 
-function missing(): string | null {
-  if (!existsSync(harness)) return `client harness not found at ${harness}`;
-  if (spawnSync('sh', ['-c', 'command -v mono && command -v svcutil && command -v mcs']).status !== 0) return 'mono-devel (mono, svcutil, mcs) not installed';
-  if (spawnSync('/usr/bin/python3', ['-c', 'import zeep']).status !== 0) return 'python3-zeep not installed';
-  return null;
-}
-
-const reason = missing();
-if (reason && process.env.CI === 'true') throw new Error(`CI requires the real-client suite: ${reason}`);
-
-test('real SOAP clients (Mono WCF and zeep) pass every step of run-all.sh', { skip: reason ?? undefined, timeout: 900_000 }, async () => {
+test('real SOAP clients (Mono WCF and zeep) pass every step of run-all.sh', { ...(await requires('clients', 'mono', 'zeep')), timeout: 900_000 }, async () => {
   const svc = await startService();
   try {
     const ticket = await login(svc.baseUrl);

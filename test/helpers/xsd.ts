@@ -15,7 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const XMLLINT = '/usr/bin/xmllint';
+const XMLLINT = 'xmllint';
 const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 
 export interface ValidateOptions {

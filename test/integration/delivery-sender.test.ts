@@ -2,10 +2,11 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { execFileSync } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createSender, sendTestEvent, type DeliveryJob, type Sender } from '../../src/delivery/sender.js';
 import type { Resolve } from '../../src/delivery/target-guard.js';
+import { pythonSignature } from '../helpers/python-signature.js';
+import { requires } from '../helpers/requires.js';
 import { startReceiver, testConfig, headerPairs, type Receiver } from './delivery-support.js';
 
 const job = (url: string, over: Partial<DeliveryJob> = {}): DeliveryJob => ({
@@ -20,11 +21,7 @@ const job = (url: string, over: Partial<DeliveryJob> = {}): DeliveryJob => ({
   ...over,
 });
 
-function pythonSignature(secret: string, body: Buffer): string {
-  const script = 'import sys,hmac,hashlib,base64\nk=sys.argv[1].encode("utf-8")\nb=sys.stdin.buffer.read()\n' +
-    'print(base64.b64encode(hmac.new(k,b,hashlib.sha256).digest()).decode())';
-  return execFileSync('/usr/bin/python3', ['-c', script, secret], { input: body }).toString().trim();
-}
+const python3 = await requires('python3');
 
 describe('sender against a loopback receiver', () => {
   let rx: Receiver;
@@ -40,7 +37,7 @@ describe('sender against a loopback receiver', () => {
     await rx.close();
   });
 
-  test('POSTs exactly the NetServer headers and body; the signature verifies independently', async () => {
+  test('POSTs exactly the NetServer headers and body; the signature verifies independently', python3, async () => {
     const before = rx.requests.length;
     const secret = 'my shared sëcret';
     const outcome = await sender.deliver(job(rx.url, {
@@ -77,7 +74,7 @@ describe('sender against a loopback receiver', () => {
     assert.equal(rx.requests[before].headers['x-superoffice-retry'], '0');
   });
 
-  test('sendTestEvent: the test event, and the response as status line + headers + body', async () => {
+  test('sendTestEvent: the test event, and the response as status line + headers + body', python3, async () => {
     const before = rx.requests.length;
     rx.respond(() => ({ status: 200, headers: { 'X-Receiver': 'yes' }, body: 'pong' }));
     const result = await sendTestEvent({ name: 'Hook', targetUrl: rx.url, secret: 'k', headers: null, properties: null },

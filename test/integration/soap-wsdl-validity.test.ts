@@ -10,6 +10,7 @@ import path from 'node:path';
 import { dialectAvailability, testDialects } from '../helpers/db.js';
 import { repoRoot } from '../helpers/service.js';
 import { validateAgainstWsdl } from '../helpers/xsd.js';
+import { requires } from '../helpers/requires.js';
 import { startApp, startReceiver, textAt, webhookXml, type Receiver, type SoapResult, type TestApp } from '../helpers/app.js';
 
 const versions = [85, 86, 87, 88] as const;
@@ -18,7 +19,7 @@ const UNKNOWN_TICKET = '7T:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 interface Case { label: string; r: SoapResult; succeeded: boolean; wsdl: string }
 
 for (const dialect of testDialects) {
-  describe(`SOAP responses are valid against the WSDL (${dialect})`, await dialectAvailability(dialect), () => {
+  describe(`SOAP responses are valid against the WSDL (${dialect})`, { ...(await dialectAvailability(dialect)), ...(await requires('xmllint')) }, () => {
     let app: TestApp;
     let receiver: Receiver;
     const cases: Case[] = [];

@@ -18,6 +18,9 @@ import { startReceiver, waitFor, type Receiver } from './support/receiver.js';
 import { assertClearRefusal, assertSucceeded, readAnswer } from './support/wire.js';
 import { findFirst, mustFind, setAttr } from './support/xml-tree.js';
 import { openSqlite } from './support/sqlite.js';
+import { requires } from '../helpers/requires.js';
+
+const relReqs = await requires('reference', 'xmllint');
 
 const TTL_MS = 1500;
 /** How long the service trusts a validated ticket before asking the database again (revocations by another
@@ -75,7 +78,7 @@ function assertRefused(r: HttpResult, what: string): void {
 
 type TicketCase = { name: string; apply: (op: WebhookOperation) => Promise<string> | string };
 
-describe('authentication', { timeout: 180_000 }, () => {
+describe('authentication', { ...relReqs, timeout: 180_000 }, () => {
   before(async () => {
     receiver = await startReceiver('ok');
     const db = freshSqliteUrl();

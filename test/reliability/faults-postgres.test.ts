@@ -13,18 +13,18 @@ import { login } from '../helpers/service.js';
 import { buildRequest } from './support/envelopes.js';
 import { recordMetric, startGuardedService, type GuardedService } from './support/harness.js';
 import { createClient, type HttpResult, type SoapClient } from './support/http-client.js';
-import { createPgCluster, pgClusterUnavailable, type PgCluster } from './support/pg-cluster.js';
+import { createPgCluster, type PgCluster } from './support/pg-cluster.js';
 import { startReceiver, waitFor, type Receiver } from './support/receiver.js';
 import { assertNoLeak, assertSucceeded, isExceptionInfo, readAnswer } from './support/wire.js';
+import { requires } from '../helpers/requires.js';
 
 const EVENT = 'pg.restart';
 const SUBSCRIBERS = 3;
 /** Longer than this for one request counts as a hang. */
 const REQUEST_DEADLINE_MS = 15_000;
 
-const unavailable = pgClusterUnavailable();
 
-describe('PostgreSQL restarted while serving and delivering', { skip: unavailable ?? false, timeout: 240_000 }, () => {
+describe('PostgreSQL restarted while serving and delivering', { ...(await requires('reference', 'xmllint', 'postgres', 'initdb')), timeout: 240_000 }, () => {
   let cluster: PgCluster;
   let receiver: Receiver;
   let svc: GuardedService;

@@ -13,12 +13,15 @@ import { openSession, recordMetric, type Session } from './support/harness.js';
 import { startReceiver, waitFor, type Receiver, type ReceiverMode } from './support/receiver.js';
 import { assertSucceeded } from './support/wire.js';
 import { rssMiB, settledRssMiB } from './support/proc.js';
+import { requires } from '../helpers/requires.js';
+
+const relReqs = await requires('reference', 'xmllint');
 
 const TIMEOUT_MS = 1500;
 const EVENTS = 30;
 const EVENT = 'fault.tick';
 
-describe('hostile receivers', { timeout: 180_000 }, () => {
+describe('hostile receivers', { ...relReqs, timeout: 180_000 }, () => {
   let s: Session;
   const receivers: Partial<Record<ReceiverMode, Receiver>> = {};
   const ids: Partial<Record<ReceiverMode, number>> = {};

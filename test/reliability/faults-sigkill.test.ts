@@ -17,6 +17,9 @@ import { createClient, type SoapClient } from './support/http-client.js';
 import { startReceiver, waitFor, type Receiver } from './support/receiver.js';
 import { openSqlite } from './support/sqlite.js';
 import { assertSucceeded, readAnswer } from './support/wire.js';
+import { requires } from '../helpers/requires.js';
+
+const relReqs = await requires('reference', 'xmllint');
 
 const ROUNDS = 3;
 const SUBSCRIBERS = 4;
@@ -25,7 +28,7 @@ const SAVE_EVENT = 'crash.save';
 
 const env = { PING_ON_SAVE: 'false', LEASE_MS: '6000', DELIVERY_TIMEOUT_MS: '1000', POLL_INTERVAL_MS: '100' };
 
-describe('SIGKILL during bursts (SQLite)', { timeout: 240_000 }, () => {
+describe('SIGKILL during bursts (SQLite)', { ...relReqs, timeout: 240_000 }, () => {
   let receiver: Receiver;
   let db: { url: string; file: string };
   let svc: GuardedService | undefined;

@@ -23,6 +23,9 @@ import { Mutator, prng } from './support/mutate.js';
 import { rssMiB, rssWithinBound, settledRssMiB } from './support/proc.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 import { assertSucceeded, isSoap11Fault, leaksIn, malformedDocuments, readAnswer } from './support/wire.js';
+import { requires } from '../helpers/requires.js';
+
+const relReqs = await requires('reference', 'xmllint');
 
 const RUNS = Number(process.env.FUZZ_RUNS_PER_OP ?? 10_000);
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 32);
@@ -55,7 +58,7 @@ async function pool(count: number, concurrency: number, fn: (i: number) => Promi
   }));
 }
 
-describe(`fuzz: ${RUNS} mutated requests per operation (seed ${SEED})`, { timeout: 600_000 }, () => {
+describe(`fuzz: ${RUNS} mutated requests per operation (seed ${SEED})`, { ...relReqs, timeout: 600_000 }, () => {
   let s: Session;
   let receiver: Receiver;
   // The mutator's dictionary contains 'admin': a fuzzed wrong password may rightly lock that name (limit 1), so the

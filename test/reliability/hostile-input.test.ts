@@ -19,6 +19,9 @@ import { startReceiver, type Receiver } from './support/receiver.js';
 import { assertClearRefusal, assertNoLeak, assertSucceeded, readAnswer } from './support/wire.js';
 import { rssMiB, rssWithinBound, settledRssMiB, RSS_FACTOR, RSS_SLACK_MIB } from './support/proc.js';
 import { mustFind, setAttr, type XmlElement } from './support/xml-tree.js';
+import { requires } from '../helpers/requires.js';
+
+const relReqs = await requires('reference', 'xmllint');
 
 const BODY_LIMIT = 16 * 1024 * 1024;
 /** How long a huge-array request may take before it counts as a denial of service. */
@@ -100,7 +103,7 @@ function treeWith(mutate: (env: XmlElement) => void, op: 'GetWebhook' | 'SaveWeb
 
 after(() => recordMetric({ suite: 'hostile-input', cases: tried, passed, rssBaselineMiB: Math.round(baseline), rssPeakMiB: Math.round(peak) }));
 
-describe('hostile SOAP input', { timeout: 300_000 }, () => {
+describe('hostile SOAP input', { ...relReqs, timeout: 300_000 }, () => {
   before(async () => {
     receiver = await startReceiver('ok');
     dtdHost = await startReceiver('ok');
@@ -357,7 +360,7 @@ describe('hostile SOAP input', { timeout: 300_000 }, () => {
  * take the cases after it down too. A deadline bounds each request: what the parser reads in a second or two must
  * not occupy the service for much longer.
  */
-describe('huge arrays (one service per case)', { timeout: 300_000 }, () => {
+describe('huge arrays (one service per case)', { ...relReqs, timeout: 300_000 }, () => {
   const arrays = 'http://schemas.microsoft.com/2003/10/Serialization/Arrays';
 
   function isolated(name: string, env: Record<string, string>, build: (ticket: string) => BuiltRequest,

@@ -23,6 +23,9 @@ import type { HttpResult } from './support/http-client.js';
 import { waitFor } from './support/receiver.js';
 import { assertNoLeak, assertSucceeded, readAnswer } from './support/wire.js';
 import { findFirst, getText, parseXml } from './support/xml-tree.js';
+import { requires } from '../helpers/requires.js';
+
+const relReqs = await requires('reference', 'xmllint');
 
 interface Listener { port: number; connections: number; close(): Promise<void> }
 
@@ -67,7 +70,7 @@ function assertTargetRefused(r: HttpResult, what: string): string {
   return getText(message!);
 }
 
-describe('SSRF through SaveWebhook and TestWebhook', { timeout: 180_000 }, () => {
+describe('SSRF through SaveWebhook and TestWebhook', { ...relReqs, timeout: 180_000 }, () => {
   let s: Session;
   let listener: Listener;
 
@@ -170,7 +173,7 @@ describe('SSRF through SaveWebhook and TestWebhook', { timeout: 180_000 }, () =>
   });
 });
 
-describe('SSRF at delivery time (a name saved without a ping, resolving to loopback when sent)', { timeout: 120_000 }, () => {
+describe('SSRF at delivery time (a name saved without a ping, resolving to loopback when sent)', { ...relReqs, timeout: 120_000 }, () => {
   test('the delivery is refused before connecting and recorded', async () => {
     tried += 1;
     const listener = await countingListener();
@@ -203,7 +206,7 @@ describe('SSRF at delivery time (a name saved without a ping, resolving to loopb
   });
 });
 
-describe('names resolving to private addresses (TARGET_HOSTS_FILE)', { timeout: 120_000 }, () => {
+describe('names resolving to private addresses (TARGET_HOSTS_FILE)', { ...relReqs, timeout: 120_000 }, () => {
   const hostsKey = Object.values(configKeys).find(([env]) => (env as string) === 'TARGET_HOSTS_FILE');
   const skip = hostsKey ? false : 'the service has no hosts override: needs TARGET_HOSTS_FILE (a hosts(5) file the target guard\'s resolver reads before DNS)';
   const names: Array<[string, string]> = [

@@ -9,6 +9,9 @@ import {
   ARRAYS, FAULT_SHAPE, PATH88, SOAP11, SOAP12, TNS, WRAPPER_DECLS, XSI, actionFor, defaultHeaders, elementText,
   monoEnvelope, okHeaders, request, responseEnvelope, soapPost, startEndpoint, wsdlPath, wsdlXml, type TestServer,
 } from './support.js';
+import { requires } from '../helpers/requires.js';
+
+const xmllint = await requires('xmllint');
 
 const XML_TYPE = 'text/xml; charset=utf-8';
 
@@ -75,7 +78,7 @@ describe('SOAP endpoint over HTTP (Services88 Webhook)', () => {
   });
   after(() => s.close());
 
-  test("Mono WCF's SaveWebhook: typed body, headers in ctx, full response in WCF order", async () => {
+  test("Mono WCF's SaveWebhook: typed body, headers in ctx, full response in WCF order", xmllint, async () => {
     seen.length = 0;
     const req = readFileSync(new URL('./fixtures/mono-wcf-SaveWebhook.xml', import.meta.url), 'utf8');
     const r = await soapPost(s.url, req, { action: `"${actionFor('SaveWebhook')}"`, headers: { Expect: '100-continue' } });
@@ -117,7 +120,7 @@ describe('SOAP endpoint over HTTP (Services88 Webhook)', () => {
     });
   });
 
-  test('void operations answer an empty wrapper; every response carries the four headers in WSDL order', async () => {
+  test('void operations answer an empty wrapper; every response carries the four headers in WSDL order', xmllint, async () => {
     const r = await post(s, 'DeleteWebhook', `<DeleteWebhook xmlns="${TNS}"><WebhookId>3</WebhookId></DeleteWebhook>`);
     assert.equal(r.text, responseEnvelope(okHeaders(), `<DeleteWebhookResponse xmlns="${TNS}"/>`));
     const last = await post(s, 'GetLastError', `<GetLastError xmlns="${TNS}"><WebhookId>3</WebhookId></GetLastError>`);
@@ -338,7 +341,7 @@ describe('SOAP endpoint options', () => {
 });
 
 describe('SOAP endpoint for SoPrincipal (several wrapper children, ApplicationToken-only request headers)', () => {
-  test('AuthenticateUsernamePassword answers AuthenticateResponse with all three children', async () => {
+  test('AuthenticateUsernamePassword answers AuthenticateResponse with all three children', xmllint, async () => {
     const principalAction = 'http://www.superoffice.net/ws/crm/NetServer/Services88/SoPrincipal/AuthenticateUsernamePassword';
     let ctxSeen: SoapContext | undefined;
     const s = await startEndpoint({

@@ -5,13 +5,13 @@
  */
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../helpers/service.js';
 
 const run = promisify(execFile);
-const BIN = '/usr/lib/postgresql/15/bin';
+export const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 export interface PgCluster {
   port: number;
@@ -23,18 +23,6 @@ export interface PgCluster {
   /** Stops the server and deletes the data directory. */
   destroy(): Promise<void>;
   log(): string;
-}
-
-/** Why a throwaway cluster cannot be made here, or null when it can. */
-export function pgClusterUnavailable(): string | null {
-  if (!existsSync(`${BIN}/initdb`)) return `${BIN}/initdb not found`;
-  if (userInfo().uid !== 0) return 'not root: cannot run initdb as the postgres OS user';
-  try {
-    userInfo();
-  } catch {
-    return 'no user info';
-  }
-  return null;
 }
 
 async function asPostgres(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<string> {
@@ -50,9 +38,9 @@ export async function createPgCluster(): Promise<PgCluster> {
   const data = path.join(dir, 'data');
   const logFile = path.join(dir, 'server.log');
   const port = await freePort();
-  await asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'], { timeoutMs: 120_000 });
+  await asPostgres(`${PG_BIN}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'], { timeoutMs: 120_000 });
   const serverOpts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=60`;
-  const pgCtl = (args: string[]) => asPostgres(`${BIN}/pg_ctl`, ['-D', data, ...args], { timeoutMs: 60_000 });
+  const pgCtl = (args: string[]) => asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, ...args], { timeoutMs: 60_000 });
 
   const cluster: PgCluster = {
     port,
@@ -64,7 +52,7 @@ export async function createPgCluster(): Promise<PgCluster> {
       await pgCtl(['-m', mode, '-w', '-t', '30', 'stop']);
     },
     psql: (sql, database = 'postgres') =>
-      asPostgres(`${BIN}/psql`, ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql]),
+      asPostgres(`${PG_BIN}/psql`, ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql]),
     async destroy() {
       try {
         await pgCtl(['-m', 'immediate', '-w', 'stop']);

@@ -83,7 +83,7 @@ export function assertSucceeded(res: HttpResult, what: string): void {
 
 function xmllint(input: string): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/xmllint', ['--noout', '--huge', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const p = spawn('xmllint', ['--noout', '--huge', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', reject);
