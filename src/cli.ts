@@ -33,12 +33,19 @@ function setup(opts: Common, overrides: ConfigInput = {}): { config: Config; log
   return { config, logger: createLogger(config.logLevel) };
 }
 
-async function openMigrated(config: Config, logger: Logger): Promise<Database> {
+async function openMigrated(config: Config, logger: Logger): Promise<Database & { applied: string[] }> {
   const db = openDatabase(config.databaseUrl, { poolMax: config.dbPoolMax });
-  const applied = await migrateLatest(db);
+  let applied: string[];
+  try {
+    applied = await migrateLatest(db);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    // One line naming the database (password masked) and the driver's reason, not a driver stack.
+    throw new Error(`Cannot open the database ${db.description}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
   if (applied.length) logger.info({ applied }, 'migrations applied');
   await backfillEventRows(db.knex);
-  return db;
+  return Object.assign(db, { applied });
 }
 
 function authFor(db: Database, config: Config) {
@@ -58,6 +65,7 @@ async function serve(opts: Common) {
   requireDisabledProto();
   const { config, logger } = setup(opts);
   logger.info({ config: redactedConfig(config) }, 'starting');
+  warnAboutRelaxedSettings(config, logger);
   const db = await openMigrated(config, logger);
   const auth = authFor(db, config);
   const admin = await auth.ensureAdmin({ userName: config.adminUser, password: config.adminPassword });
@@ -73,8 +81,8 @@ async function serve(opts: Common) {
   const server = app.listen(config.port, config.host, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
-    logger.info({ port, database: db.description, worker: config.workerEnabled }, 'listening');
-    process.stdout.write(`webhook-agent listening on http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/Remote/Services88/Webhook.svc\n`);
+    logger.info({ host: config.host, port, database: db.description, worker: config.workerEnabled }, 'listening');
+    process.stdout.write(`${listeningLine(config.host, port)}\n`);
   });
   server.keepAliveTimeout = 65_000;
   onShutdown(logger, async () => {
@@ -84,8 +92,27 @@ async function serve(opts: Common) {
   });
 }
 
+/** Says where the service listens; a wildcard HOST is named as such, with a local URL to try. */
+export function listeningLine(host: string, port: number): string {
+  const path = '/Remote/Services88/Webhook.svc';
+  if (host === '0.0.0.0' || host === '::') {
+    return `webhook-agent listening on all interfaces (HOST=${host}), port ${port}: http://127.0.0.1:${port}${path} from this machine`;
+  }
+  return `webhook-agent listening on http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+}
+
+function warnAboutRelaxedSettings(config: Config, logger: Logger): void {
+  if (config.allowInsecureTargets) {
+    const line = 'ALLOW_INSECURE_TARGETS is on: webhooks may target http:// URLs and loopback, private and metadata ' +
+      'addresses (no SSRF protection). Use it for development only.';
+    logger.warn({ allowInsecureTargets: true }, line);
+    process.stderr.write(`WARNING: ${line}\n`);
+  }
+}
+
 async function worker(opts: Common) {
   const { config, logger } = setup(opts);
+  warnAboutRelaxedSettings(config, logger);
   const db = await openMigrated(config, logger);
   const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config) });
   await delivery.startWorker();
@@ -114,12 +141,15 @@ function onShutdown(logger: Logger, stop: () => Promise<void>) {
 const program = new Command('webhook-agent').description('NetServer-compatible Webhook Agent');
 program.option('-c, --config <file>', 'JSON configuration file').option('--database-url <url>', 'overrides DATABASE_URL');
 program.command('serve').description('run the SOAP service (and the delivery worker)').option('-p, --port <port>', 'overrides PORT')
-  .action(() => serve(program.opts()));
+  .action((o: { port?: string }) => serve({ ...program.opts<Common>(), ...o }));
 program.command('worker').description('run the delivery worker only').action(() => worker(program.opts()));
 program.command('migrate').description('apply migrations and exit').action(async () => {
   const { config, logger } = setup(program.opts());
   const db = await openMigrated(config, logger);
   await db.close();
+  process.stdout.write(db.applied.length
+    ? `applied ${db.applied.length} migration(s) to ${db.description}: ${db.applied.join(', ')}\n`
+    : `${db.description} is up to date: no migrations to apply\n`);
 });
 const user = program.command('user').description('manage associates');
 user.command('add <name>').description('add an associate and print a ticket').option('--password <password>', 'password (generated when omitted)')

@@ -73,7 +73,7 @@ export type ConfigInput = Partial<Record<keyof Keys, unknown>>;
 export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overrides?: ConfigInput } = {}): Config {
   const env = opts.env ?? process.env;
   const file = opts.file ?? env.CONFIG_FILE;
-  const fromFile: Record<string, unknown> = file ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const fromFile = file ? readConfigFile(file) : {};
   const unknownKeys = Object.keys(fromFile).filter((k) => !(k in configKeys));
   if (unknownKeys.length) throw new Error(`Invalid configuration: unknown key(s) in ${file}: ${unknownKeys.join(', ')}`);
   const raw: Record<string, unknown> = {};
@@ -94,6 +94,26 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return Object.freeze(parsed.data) as Config;
+}
+
+/** The JSON configuration file as an object; errors name the file. */
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`Invalid configuration: cannot read the configuration file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Invalid configuration: ${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`Invalid configuration: ${file} must hold a JSON object of configuration keys`);
+  }
+  return value as Record<string, unknown>;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Opens the database named by DATABASE_URL and runs migrations. The only place knex is configured; the dialect
- * differences live in store/dialect-*.ts files next to the queries that need them.
+ * differences live next to the queries that need them (claim-*.ts, ticket-repository.ts, row-mapping.ts
+ * selectArrays).
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -133,8 +134,19 @@ export function knexConfig(url: string, poolMax = 10): Knex.Config {
   return { client: 'mssql', connection: mssqlConnection(url), pool: { min: 0, max: poolMax }, migrations: migrationsConfig };
 }
 
+/**
+ * knex's own console output: its pool prints every failed connection attempt with a driver stack trace. The error
+ * also reaches the caller, which reports it in one line (cli.ts), so that message is dropped; the rest is kept.
+ */
+const knexLog: Knex.Config['log'] = {
+  warn(message: string) {
+    if (typeof message === 'string' && message.startsWith('Acquire connection error')) return;
+    process.emitWarning(String(message), 'KnexWarning');
+  },
+};
+
 export function openDatabase(url: string, opts: { poolMax?: number } = {}): Database {
-  const knex = knexFactory(knexConfig(url, opts.poolMax));
+  const knex = knexFactory({ ...knexConfig(url, opts.poolMax), log: knexLog });
   return {
     knex,
     dialect: dialectOf(url),
