@@ -33,6 +33,8 @@ import { createWorker } from '../src/delivery/worker.js';
 import { payloadBytes } from '../src/delivery/payload.js';
 import { requestHeaders } from '../src/delivery/sender.js';
 import type { WebhookInput } from '../src/webhooks/types.js';
+import { createSecretCodec } from '../src/store/secret-codec.js';
+const plain = { secrets: createSecretCodec() };
 
 interface Receiver {
   url: string;
@@ -95,7 +97,7 @@ export async function latencyBench(opts: { rate: number; durationS: number }) {
   const config = benchConfig();
   const worker = createWorker({ db, config, logger: createLogger('silent'), mailer: null });
   try {
-    await createWebhook(db, hookInput('latency', rx.url, ['contact.changed']), new Date(), 1);
+    await createWebhook(db, hookInput('latency', rx.url, ['contact.changed']), new Date(), 1, plain);
     const committed = new Map<number, number>();
     const latencies: number[] = [];
     rx.onBody = (body, at) => {
@@ -165,7 +167,7 @@ export async function fanoutBench(opts: { events: number; hooks: number }) {
   const concurrency = config.workerConcurrency;
   try {
     const hookIds: number[] = [];
-    for (let i = 0; i < opts.hooks; i++) hookIds.push(await createWebhook(db, hookInput(`fanout ${i}`, rx.url, ['contact.created']), new Date(), 1));
+    for (let i = 0; i < opts.hooks; i++) hookIds.push(await createWebhook(db, hookInput(`fanout ${i}`, rx.url, ['contact.created']), new Date(), 1, plain));
     const expected = opts.events * opts.hooks;
 
     // Ceiling: the same signed payloads, plain axios, same concurrency, same receiver.
@@ -230,22 +232,22 @@ export async function fanoutBench(opts: { events: number; hooks: number }) {
 export async function backlogBench(opts: { backlog: number; rounds: number }) {
   const { db, cleanup } = await freshSqlite();
   try {
-    const busy = await createWebhook(db, hookInput('busy', 'http://127.0.0.1:9/', ['contact.created']), new Date(), 1);
-    const other = await createWebhook(db, hookInput('other', 'http://127.0.0.1:9/', ['contact.changed']), new Date(), 1);
+    const busy = await createWebhook(db, hookInput('busy', 'http://127.0.0.1:9/', ['contact.created']), new Date(), 1, plain);
+    const other = await createWebhook(db, hookInput('other', 'http://127.0.0.1:9/', ['contact.changed']), new Date(), 1, plain);
     const now = Date.now();
     await db.knex.transaction(async (trx) => {
       for (let i = 0; i < opts.backlog; i++) {
         await enqueueEvent(trx, { eventName: 'contact.created', primaryKey: i, data: {}, changedByAssociateId: 1, timestamp: new Date(now) }, [busy], { now });
       }
     });
-    await claimAndLoad(db, { now, leaseMs: 3_600_000, limit: 1, token: 'in-flight' });
+    await claimAndLoad(db, { now, leaseMs: 3_600_000, limit: 1, token: 'in-flight' }, undefined, plain);
     const round = async (label: string) => {
       let ms = 0;
       for (let i = 0; i < opts.rounds; i++) {
         // One fresh delivery of another webhook per round: it must be found behind the backlog.
         await enqueueEvent(db, { eventName: 'contact.changed', primaryKey: i, data: {}, changedByAssociateId: 1, timestamp: new Date(now) }, [other], { now });
         const t0 = performance.now();
-        const { deliveries } = await claimAndLoad(db, { now: now + 1, leaseMs: 3_600_000, limit: 8, token: `${label}${i}` });
+        const { deliveries } = await claimAndLoad(db, { now: now + 1, leaseMs: 3_600_000, limit: 8, token: `${label}${i}` }, undefined, plain);
         ms += performance.now() - t0;
         if (deliveries.length !== 1) throw new Error(`expected the other webhook's delivery, got ${deliveries.length}`);
         await db.knex('wa_delivery').where('delivery_id', deliveries[0].deliveryId).update({ status: 'succeeded', lease_token: null });

@@ -74,6 +74,7 @@ async function serve(opts: Common) {
     process.stdout.write(`\nCreated associate '${config.adminUser}' with generated password: ${admin.generatedPassword}\n` +
       'Set ADMIN_PASSWORD to choose it yourself. It is not shown again.\n\n');
   }
+  const stopPruning = pruneTicketsPeriodically(auth, logger);
   const secrets = secretCodecFor(config);
   const delivery = createDeliveryRuntime({ db, config, logger, secrets });
   if (config.workerEnabled) await delivery.startWorker();
@@ -87,6 +88,7 @@ async function serve(opts: Common) {
   server.keepAliveTimeout = 65_000;
   onShutdown(logger, async () => {
     await new Promise<void>((r) => server.close(() => r()));
+    stopPruning();
     await delivery.stop(config.shutdownGraceMs);
     await db.close();
   });
@@ -99,6 +101,18 @@ export function listeningLine(host: string, port: number): string {
     return `webhook-agent listening on all interfaces (HOST=${host}), port ${port}: http://127.0.0.1:${port}${path} from this machine`;
   }
   return `webhook-agent listening on http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+}
+
+/** Expired tickets are deleted at start and then hourly (they are refused anyway; this keeps the table small). */
+function pruneTicketsPeriodically(auth: ReturnType<typeof authFor>, logger: Logger, everyMs = 3_600_000): () => void {
+  const prune = () => auth.pruneExpiredTickets().then(
+    (n) => { if (n > 0) logger.info({ pruned: n }, 'expired tickets deleted'); },
+    (err: unknown) => logger.warn({ err }, 'pruning expired tickets failed; retried at the next interval'),
+  );
+  void prune();
+  const timer = setInterval(() => void prune(), everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 function warnAboutRelaxedSettings(config: Config, logger: Logger): void {

@@ -31,8 +31,8 @@ export interface WebhookAgentDeps {
   db: Database;
   config: Pick<Config, 'allowInsecureTargets' | 'pingOnSave'>;
   target: TargetPort;
-  /** How webhook secrets are stored (encrypted at rest when a key is configured); default: plaintext. */
-  secrets?: SecretCodec;
+  /** How webhook secrets are stored (encrypted at rest when a key is configured). */
+  secrets: SecretCodec;
   /** Called after SignalEvent commits (with the webhooks that got a delivery), so an in-process worker starts at once. */
   wake?: (webhookIds?: readonly number[]) => void;
   now?: () => Date;

@@ -233,16 +233,6 @@ export function createSender(opts: SenderOptions): Sender {
   };
 }
 
-/** One delivery attempt with a sender of its own (the worker keeps one sender for its lifetime instead). */
-export async function deliver(job: DeliveryJob, opts: SenderOptions): Promise<DeliveryOutcome> {
-  const sender = createSender(opts);
-  try {
-    return await sender.deliver(job);
-  } finally {
-    sender.close();
-  }
-}
-
 /**
  * POSTs the `test` event (TestWebhook, and SaveWebhook's ping): Event/Entity "test", PrimaryKey 0, Changes [],
  * header X-Hook-Test: true, signed when the hook has a secret. ok = the target answered 2xx.

@@ -128,11 +128,6 @@ export async function countAssociates(db: Queryable, opts: { activeOnly?: boolea
   return toInt(row?.n);
 }
 
-export async function listAssociates(db: Queryable): Promise<AssociateRecord[]> {
-  const rows = (await knexOf(db)('associate').orderBy('associate_id')) as AssociateRow[];
-  return rows.map(toRecord);
-}
-
 /** false when there is no such associate. */
 export async function setPassword(db: Queryable, associateId: number, passwordHash: string, at: Date = new Date()): Promise<boolean> {
   const n = await knexOf(db)('associate').where('associate_id', associateId).update({ password_hash: passwordHash, updated: at });

@@ -64,14 +64,14 @@ export function holdBlockedDeliveries(db: Pick<Database, 'knex' | 'dialect'>, re
 /**
  * Claims and loads everything needed to send (event, webhook), after holding blocked deliveries when `hold` is
  * given. On SQLite all of it happens in one transaction on the single connection (outbox-sqlite.ts); elsewhere
- * it is the hold statement, the claim statement and one query. Webhook secrets are decoded with opts.secrets
- * (plaintext without it); a delivery whose secret cannot be decoded comes back with secretError set.
+ * it is the hold statement, the claim statement and one query. Webhook secrets are decoded with opts.secrets; a
+ * delivery whose secret cannot be decoded comes back with secretError set.
  */
 export async function claimAndLoad(
   db: Pick<Database, 'knex' | 'dialect'>,
   req: ClaimRequest,
-  hold?: HoldRequest,
-  opts: { secrets?: SecretCodec } = {},
+  hold: HoldRequest | undefined,
+  opts: { secrets: SecretCodec },
 ): Promise<ClaimResult> {
   if (db.dialect === 'sqlite') return claimAndLoadSqlite(db.knex, req, hold, opts.secrets);
   const held = hold ? await holdBlockedDeliveries(db, hold) : 0;

@@ -11,10 +11,8 @@ import type { SignalledEvent } from '../webhooks/types.js';
 import { toJsonValue } from '../delivery/payload.js';
 import { chunked, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
 import { parseHeaders, parseProperties } from './webhook-repository.js';
-import { createSecretCodec, type SecretCodec } from './secret-codec.js';
+import type { SecretCodec } from './secret-codec.js';
 import { notifyOutbox } from './outbox-notify.js';
-
-const plaintextSecrets = createSecretCodec();
 
 /** Rows per multi-row INSERT into wa_delivery: 7 parameters a row stays under SQL Server's 2100. */
 const DELIVERY_INSERT_CHUNK = 250;
@@ -152,8 +150,8 @@ export const claimedColumns = [
   'w.name as webhook_name', 'w.type', 'w.target_url', 'w.secret', 'w.headers', 'w.properties',
 ] as const;
 
-/** Row -> ClaimedDelivery; the secret is decoded with `secrets` (plaintext when none). */
-export function toClaimedDelivery(r: Record<string, unknown>, secrets: SecretCodec = plaintextSecrets): ClaimedDelivery {
+/** Row -> ClaimedDelivery; the secret is decoded with `secrets`. */
+export function toClaimedDelivery(r: Record<string, unknown>, secrets: SecretCodec): ClaimedDelivery {
   let secret: string | null = typeof r.secret === 'string' && r.secret !== '' ? r.secret : null;
   let secretError: string | undefined;
   try {
@@ -195,7 +193,7 @@ export function toClaimedDelivery(r: Record<string, unknown>, secrets: SecretCod
 export async function loadClaimed(
   db: Queryable,
   claims: ReadonlyArray<{ deliveryId: number; leaseToken: string }>,
-  opts: { secrets?: SecretCodec } = {},
+  opts: { secrets: SecretCodec },
 ): Promise<ClaimedDelivery[]> {
   if (claims.length === 0) return [];
   const k = knexOf(db);

@@ -31,7 +31,7 @@ where d.delivery_id in (select value from json_each(?)) and d.lease_token = ?`;
  * blocked deliveries when `hold` is given (claim-deliveries.ts). Secrets are decoded with `secrets` after the
  * transaction, so decryption does not lengthen the single writer's critical section.
  */
-export async function claimAndLoadSqlite(knex: Knex, req: ClaimRequest, hold?: HoldRequest, secrets?: SecretCodec): Promise<ClaimResult> {
+export async function claimAndLoadSqlite(knex: Knex, req: ClaimRequest, hold: HoldRequest | undefined, secrets: SecretCodec): Promise<ClaimResult> {
   const { sql, bindings } = sqliteClaimSql(req);
   const holding = hold ? sqliteHoldSql(hold) : null;
   const { rows, held } = await withSqliteConnection(knex, (conn) =>

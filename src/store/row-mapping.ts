@@ -22,10 +22,6 @@ export function dialectOfKnex(k: Knex): Dialect {
   return 'pg';
 }
 
-export function dialectOfQueryable(q: Queryable): Dialect {
-  return typeof q === 'function' ? dialectOfKnex(q) : q.dialect;
-}
-
 /**
  * Runs a SELECT and returns its rows as arrays of column values in select order. Wide rows cost far less this way
  * than as objects: better-sqlite3 builds a 31-column row object at about 2.5 times the cost of the array (measured

@@ -34,18 +34,19 @@ import {
   withTransaction,
   type Queryable,
 } from './row-mapping.js';
-import { createSecretCodec, type SecretCodec } from './secret-codec.js';
+import type { SecretCodec } from './secret-codec.js';
 
-/** How `webhook.secret` is stored (secret-codec.ts); without one, as plaintext. */
+/**
+ * How `webhook.secret` is stored (secret-codec.ts). Required: a default would store secrets as plaintext in a
+ * process that has an encryption key configured.
+ */
 export interface SecretOptions {
-  secrets?: SecretCodec;
+  secrets: SecretCodec;
 }
-
-const plaintextSecrets = createSecretCodec();
 
 /** The input with its secret in stored form. */
 function storedForm(input: WebhookInput, opts: SecretOptions): WebhookInput {
-  return { ...input, secret: (opts.secrets ?? plaintextSecrets).encode(input.secret) };
+  return { ...input, secret: opts.secrets.encode(input.secret) };
 }
 
 /** Column limits from NetServer's schema (and ours for event_name). */
@@ -189,7 +190,7 @@ export async function createWebhook(
   input: WebhookInput,
   at: Date,
   associateId: number,
-  opts: SecretOptions = {},
+  opts: SecretOptions,
 ): Promise<number> {
   const events = checkedEvents(input.events);
   const stored = storedForm(input, opts);
@@ -225,7 +226,7 @@ export async function updateWebhook(
   input: WebhookInput,
   at: Date,
   associateId: number,
-  opts: SecretOptions = {},
+  opts: SecretOptions,
 ): Promise<boolean> {
   const events = checkedEvents(input.events);
   const stored = storedForm(input, opts);
@@ -375,7 +376,7 @@ function compiledRead(k: Knex, filter: WebhookFilter & { webhookId?: number }): 
 
 /** One statement whatever the number of hooks (see readColumns). */
 async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?: number }, opts: SecretOptions): Promise<Webhook[]> {
-  const secrets = opts.secrets ?? plaintextSecrets;
+  const secrets = opts.secrets;
   const k = knexOf(db);
   const read = compiledRead(k, filter);
   const rows = await selectArrays(k, read.sql, read.bindings);
@@ -435,7 +436,7 @@ function webhookFromRow(r: readonly unknown[], id: number, secrets: SecretCodec)
   };
 }
 
-export async function getWebhook(db: Queryable, webhookId: number, opts: SecretOptions = {}): Promise<Webhook | null> {
+export async function getWebhook(db: Queryable, webhookId: number, opts: SecretOptions): Promise<Webhook | null> {
   const [hook] = await loadWebhooks(db, { webhookId }, opts);
   return hook ?? null;
 }
@@ -444,7 +445,7 @@ export async function getWebhook(db: Queryable, webhookId: number, opts: SecretO
  * name: exact, case-insensitive; event: hooks subscribed to exactly that event; state: that state. Empty values
  * and Unknown mean no filter. Ordered by webhook_id.
  */
-export async function listWebhooks(db: Queryable, filter: WebhookFilter = {}, opts: SecretOptions = {}): Promise<Webhook[]> {
+export async function listWebhooks(db: Queryable, filter: WebhookFilter, opts: SecretOptions): Promise<Webhook[]> {
   return loadWebhooks(db, { name: filter.name, event: filter.event, state: filter.state }, opts);
 }
 

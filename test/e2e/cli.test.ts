@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { freePort, repoRoot } from '../helpers/service.js';
 import { PG_URL } from '../helpers/db.js';
 import { requires } from '../helpers/requires.js';
+import { openDatabase } from '../../src/store/db.js';
+import { createAssociate } from '../../src/store/associate-repository.js';
+import { insertTicket } from '../../src/store/ticket-repository.js';
 
 const cli = join(repoRoot, 'src/cli.ts');
 const postgres = await requires('postgres');
@@ -62,6 +65,23 @@ describe('CLI', () => {
     assert.match(out, /WARNING: ALLOW_INSECURE_TARGETS is on/);
     const quiet = await serveOnce([], { PORT: String(await freePort()), HOST: '127.0.0.1', ALLOW_INSECURE_TARGETS: 'false' });
     assert.doesNotMatch(quiet, /ALLOW_INSECURE_TARGETS/);
+  });
+
+  test('serve deletes expired tickets at start (and hourly), keeping live ones', async () => {
+    const url = freshSqlite();
+    assert.equal(run(['migrate'], { DATABASE_URL: url }).status, 0);
+    const db = openDatabase(url);
+    try {
+      const now = Date.now();
+      const a = await createAssociate(db.knex, { name: 'ticket-owner', passwordHash: 'x' });
+      await insertTicket(db.knex, { ticketHash: 'a'.repeat(64), associateId: a.associateId, expiresAt: new Date(now - 60_000) });
+      await insertTicket(db.knex, { ticketHash: 'b'.repeat(64), associateId: a.associateId, expiresAt: new Date(now + 3_600_000) });
+      await serveOnce([], { PORT: String(await freePort()), HOST: '127.0.0.1', DATABASE_URL: url });
+      const left = (await db.knex('ticket').select('ticket_hash')) as Array<{ ticket_hash: string }>;
+      assert.deepEqual(left.map((r) => r.ticket_hash), ['b'.repeat(64)]);
+    } finally {
+      await db.close();
+    }
   });
 
   test('migrate says what it applied, and says so when there was nothing to do', () => {

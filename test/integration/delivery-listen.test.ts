@@ -15,6 +15,7 @@ import { fireStateEvent } from '../../src/delivery/state-event.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/delivery/worker.js';
 import { createWebhookAgent } from '../../src/agent/webhook-agent.js';
 import { createHook, resetDeliveryState, silentLogger, startReceiver, testConfig, type Receiver } from './delivery-support.js';
+import { createSecretCodec } from '../../src/store/secret-codec.js';
 
 const by = { associateId: 1, name: 'admin', fullName: 'Admin', userName: 'admin', personId: 0, deleted: false };
 const event = (primaryKey: number) => ({
@@ -46,6 +47,7 @@ describe('outbox wake-up across processes (PostgreSQL LISTEN/NOTIFY)', await dia
   const agent = () => createWebhookAgent({
     db: other, config: { allowInsecureTargets: true, pingOnSave: false },
     target: { checkTargetUrl: () => null, sendTestEvent: async () => ({ ok: true, message: '' }) },
+    secrets: createSecretCodec(),
   });
   /** Backends of LISTEN sessions on the test database that have finished their LISTEN. */
   const listeners = async () => (await other.knex.raw(

@@ -11,6 +11,8 @@ import { createWebhook } from '../../src/store/webhook-repository.js';
 import { knexOf, type Queryable } from '../../src/store/row-mapping.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
 import type { Worker } from '../../src/delivery/worker.js';
+import { createSecretCodec } from '../../src/store/secret-codec.js';
+const plain = { secrets: createSecretCodec() };
 
 export interface ReceivedRequest {
   method: string;
@@ -147,7 +149,7 @@ export async function createHook(db: Queryable, fields: Partial<WebhookInput> & 
     properties: null, errorsEmail: null, errorEmails: null, errorAssociateIds: null, description: null,
     notifyVia: [], notifyWhen: [], ...fields,
   };
-  return createWebhook(db, input, new Date(), 1);
+  return createWebhook(db, input, new Date(), 1, plain);
 }
 
 /** Headers as [name, value] pairs in the order they were sent. */

@@ -31,6 +31,8 @@ import {
 } from '../../src/store/associate-repository.js';
 import { deleteTicketsFor, insertTicket, pruneExpired, touchTicket } from '../../src/store/ticket-repository.js';
 import { toDate } from '../../src/store/row-mapping.js';
+import { createSecretCodec } from '../../src/store/secret-codec.js';
+const plain = { secrets: createSecretCodec() };
 
 const rnd = () => randomBytes(4).toString('hex');
 
@@ -91,10 +93,10 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
       notifyVia: ['Email', 'InApp'],
       notifyWhen: ['Disabling'],
     });
-    const id = await createWebhook(db, input, at, owner.associateId);
+    const id = await createWebhook(db, input, at, owner.associateId, plain);
     assert.ok(Number.isInteger(id) && id > 0);
 
-    const hook = await getWebhook(db, id);
+    const hook = await getWebhook(db, id, plain);
     assert.ok(hook);
     assert.deepEqual(hook, {
       ...input,
@@ -121,8 +123,8 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
 
   test('null headers/properties/lists round-trip; duplicate events are stored once, in first-seen order', async () => {
     const db = getDb();
-    const id = await createWebhook(db, sampleInput({ events: ['b.x', 'a.x', 'b.x', ' c.x '] }), at, 0);
-    const hook = await getWebhook(db, id);
+    const id = await createWebhook(db, sampleInput({ events: ['b.x', 'a.x', 'b.x', ' c.x '] }), at, 0, plain);
+    const hook = await getWebhook(db, id, plain);
     assert.ok(hook);
     assert.deepEqual(hook.events, ['b.x', 'a.x', 'c.x']);
     assert.equal(hook.headers, null);
@@ -136,16 +138,16 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
 
   test('event names with a comma or over 400 characters are refused', async () => {
     const db = getDb();
-    await assert.rejects(createWebhook(db, sampleInput({ events: ['a,b'] }), at, 0), (e: unknown) => e instanceof AppError && e.code === 'invalid_argument');
-    await assert.rejects(createWebhook(db, sampleInput({ events: ['x'.repeat(401)] }), at, 0), (e: unknown) => e instanceof AppError && e.code === 'invalid_argument');
+    await assert.rejects(createWebhook(db, sampleInput({ events: ['a,b'] }), at, 0, plain), (e: unknown) => e instanceof AppError && e.code === 'invalid_argument');
+    await assert.rejects(createWebhook(db, sampleInput({ events: ['x'.repeat(401)] }), at, 0, plain), (e: unknown) => e instanceof AppError && e.code === 'invalid_argument');
   });
 
   test('many recipients and events are inserted in several statements (parameter limits)', async () => {
     const db = getDb();
     const emails = Array.from({ length: 600 }, (_, i) => `r${i}@example.com`);
     const events = Array.from({ length: 700 }, (_, i) => `e${i}`);
-    const id = await createWebhook(db, sampleInput({ events, errorEmails: emails }), at, 0);
-    const hook = await getWebhook(db, id);
+    const id = await createWebhook(db, sampleInput({ events, errorEmails: emails }), at, 0, plain);
+    const hook = await getWebhook(db, id, plain);
     assert.deepEqual(hook?.errorEmails, emails);
     assert.deepEqual(hook?.events, events);
   });
@@ -159,6 +161,7 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
       sampleInput({ events: ['a.one', 'a.two'], errorEmails: ['old@example.com'], headers: { A: '1' } }),
       at,
       owner.associateId,
+    plain,
     );
     await db.knex('webhook_usage').where('webhook_usage_id', id).update({ total_calls: 5, total_errors: 2, consecutive_errors: 1 });
 
@@ -173,8 +176,8 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
       errorAssociateIds: [owner.associateId],
       notifyWhen: ['FirstFailure', 'Disabling'],
     });
-    assert.equal(await updateWebhook(db, id, next, later, editor.associateId), true);
-    const hook = await getWebhook(db, id);
+    assert.equal(await updateWebhook(db, id, next, later, editor.associateId, plain), true);
+    const hook = await getWebhook(db, id, plain);
     assert.ok(hook);
     assert.equal(hook.name, 'renamed');
     assert.deepEqual(hook.events, ['b.two', 'b.one']);
@@ -194,7 +197,7 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
     assert.equal(hook.consecutiveErrors, 1);
     assert.deepEqual(await activeSubscriberIds(db, 'a.one'), [], 'old event rows are gone');
 
-    await updateWebhook(db, id, next, later, editor.associateId);
+    await updateWebhook(db, id, next, later, editor.associateId, plain);
     const row = await db.knex('webhook').where('webhook_id', id).first();
     assert.equal(Number(row.updatedCount), 2);
     assert.equal(row.events, 'b.two,b.one');
@@ -203,8 +206,8 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
   test('update of a missing webhook returns false and writes nothing', async () => {
     const db = getDb();
     const name = `ghost-${rnd()}`;
-    assert.equal(await updateWebhook(db, 987654321, sampleInput({ name }), later, 0), false);
-    assert.deepEqual(await listWebhooks(db, { name }), []);
+    assert.equal(await updateWebhook(db, 987654321, sampleInput({ name }), later, 0, plain), false);
+    assert.deepEqual(await listWebhooks(db, { name }, plain), []);
   });
 
   test('list filters: name exact and case-insensitive, event exact, state, combinations, none', async () => {
@@ -212,10 +215,10 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
     const r = rnd();
     const e1 = `thing${r}.created`;
     const e2 = `thing${r}.deleted`;
-    const a = await createWebhook(db, sampleInput({ name: `Alpha-${r}`, events: [e1, e2], state: 'Active' }), at, 0);
-    const b = await createWebhook(db, sampleInput({ name: `alpha-${r}`, events: [e2], state: 'Stopped' }), at, 0);
-    const c = await createWebhook(db, sampleInput({ name: `Beta-${r}`, events: [e1], state: 'Active' }), at, 0);
-    const ids = async (f: Parameters<typeof listWebhooks>[1]) => (await listWebhooks(db, f)).map((h) => h.webhookId);
+    const a = await createWebhook(db, sampleInput({ name: `Alpha-${r}`, events: [e1, e2], state: 'Active' }), at, 0, plain);
+    const b = await createWebhook(db, sampleInput({ name: `alpha-${r}`, events: [e2], state: 'Stopped' }), at, 0, plain);
+    const c = await createWebhook(db, sampleInput({ name: `Beta-${r}`, events: [e1], state: 'Active' }), at, 0, plain);
+    const ids = async (f: Parameters<typeof listWebhooks>[1]) => (await listWebhooks(db, f, plain)).map((h) => h.webhookId);
 
     assert.deepEqual(await ids({ name: `ALPHA-${r}` }), [a, b]);
     assert.deepEqual(await ids({ name: `alpha` }), [], 'no partial match');
@@ -234,7 +237,7 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
       assert.deepEqual(all.filter((id) => [a, b, c].includes(id)), [a, b, c], JSON.stringify(none));
       assert.deepEqual(all, [...all].sort((x, y) => x - y), 'ordered by webhook_id');
     }
-    const listed = await listWebhooks(db, { event: e1 });
+    const listed = await listWebhooks(db, { event: e1 }, plain);
     assert.deepEqual(listed.map((h) => h.events), [[e1, e2], [e1]], 'each hook carries all of its own events');
   });
 
@@ -244,13 +247,13 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
     const queriesFor = async (n: number) => {
       const r = rnd();
       for (let i = 0; i < n; i++) {
-        await createWebhook(db, sampleInput({ name: `nplus-${r}`, events: [`x${i}.a`, `x${i}.b`], errorEmails: ['m@example.com'], errorAssociateIds: [owner.associateId] }), at, owner.associateId);
+        await createWebhook(db, sampleInput({ name: `nplus-${r}`, events: [`x${i}.a`, `x${i}.b`], errorEmails: ['m@example.com'], errorAssociateIds: [owner.associateId] }), at, owner.associateId, plain);
       }
       let queries = 0;
       const onQuery = () => queries++;
       db.knex.on('query', onQuery);
       try {
-        const hooks = await listWebhooks(db, { name: `nplus-${r}` });
+        const hooks = await listWebhooks(db, { name: `nplus-${r}` }, plain);
         assert.equal(hooks.length, n);
         assert.ok(hooks.every((h) => h.events.length === 2 && h.registeredAssociate?.name === owner.name));
       } finally {
@@ -277,8 +280,8 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
       { errorEmails: null, errorAssociateIds: null },
     ];
     const ids: number[] = [];
-    for (const spec of specs) ids.push(await createWebhook(db, sampleInput({ name, ...spec }), at, a1.associateId));
-    const hooks = await listWebhooks(db, { name });
+    for (const spec of specs) ids.push(await createWebhook(db, sampleInput({ name, ...spec }), at, a1.associateId, plain));
+    const hooks = await listWebhooks(db, { name }, plain);
     assert.deepEqual(hooks.map((h) => h.webhookId), ids);
     hooks.forEach((h, i) => {
       assert.deepEqual(h.errorEmails, specs[i].errorEmails ?? [], `hook ${i} emails`);
@@ -286,13 +289,13 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
       assert.equal(h.registeredAssociate?.associateId, a1.associateId);
     });
     for (const [i, id] of ids.entries()) {
-      assert.deepEqual((await getWebhook(db, id))?.errorEmails, specs[i].errorEmails ?? []);
+      assert.deepEqual((await getWebhook(db, id, plain))?.errorEmails, specs[i].errorEmails ?? []);
     }
   });
 
   test('delete removes the hook and its rows; beforeDelete runs inside the transaction', async () => {
     const db = getDb();
-    const id = await createWebhook(db, sampleInput({ events: ['d.one', 'd.two'], errorEmails: ['x@example.com'] }), at, 0);
+    const id = await createWebhook(db, sampleInput({ events: ['d.one', 'd.two'], errorEmails: ['x@example.com'] }), at, 0, plain);
     const seen: number[] = [];
     assert.equal(
       await deleteWebhook(db, id, async (trx, hookId) => {
@@ -303,7 +306,7 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
       true,
     );
     assert.deepEqual(seen, [id]);
-    assert.equal(await getWebhook(db, id), null);
+    assert.equal(await getWebhook(db, id, plain), null);
     for (const [table, column] of [['webhook_event', 'webhook_id'], ['webhook_notify', 'webhook_id'], ['webhook_usage', 'webhook_usage_id']]) {
       assert.equal(await count(db, table, column, id), 0, table);
     }
@@ -314,9 +317,9 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
 
   test('a failing beforeDelete leaves the hook in place', async () => {
     const db = getDb();
-    const id = await createWebhook(db, sampleInput({ events: ['keep.me'] }), at, 0);
+    const id = await createWebhook(db, sampleInput({ events: ['keep.me'] }), at, 0, plain);
     await assert.rejects(deleteWebhook(db, id, async () => { throw new Error('outbox says no'); }), /outbox says no/);
-    const hook = await getWebhook(db, id);
+    const hook = await getWebhook(db, id, plain);
     assert.deepEqual(hook?.events, ['keep.me']);
   });
 
@@ -325,36 +328,36 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
     const name = `rolled-${rnd()}`;
     await assert.rejects(
       db.knex.transaction(async (trx) => {
-        const id = await createWebhook(trx, sampleInput({ name }), at, 0);
-        assert.ok(await getWebhook(trx, id), 'visible inside the transaction');
+        const id = await createWebhook(trx, sampleInput({ name }), at, 0, plain);
+        assert.ok(await getWebhook(trx, id, plain), 'visible inside the transaction');
         throw new Error('rollback');
       }),
       /rollback/,
     );
-    assert.deepEqual(await listWebhooks(db, { name }), []);
+    assert.deepEqual(await listWebhooks(db, { name }, plain), []);
   });
 
   test('getLastError: undefined for no hook, null before any error, then the stored text', async () => {
     const db = getDb();
     assert.equal(await getLastError(db, 987654321), undefined);
-    const id = await createWebhook(db, sampleInput(), at, 0);
+    const id = await createWebhook(db, sampleInput(), at, 0, plain);
     assert.equal(await getLastError(db, id), null);
     await db.knex('webhook_usage').where('webhook_usage_id', id).update({ last_error: 'HTTP 500\r\nbody' });
     assert.equal(await getLastError(db, id), 'HTTP 500\r\nbody');
-    assert.equal((await getWebhook(db, id))?.lastError, 'HTTP 500\r\nbody');
+    assert.equal((await getWebhook(db, id, plain))?.lastError, 'HTTP 500\r\nbody');
   });
 
   test('activeSubscriberIds: Active hooks subscribed to exactly that event, ascending', async () => {
     const db = getDb();
     const ev = `sub${rnd()}.changed`;
-    const a = await createWebhook(db, sampleInput({ events: ['other.x', ev] }), at, 0);
-    const stopped = await createWebhook(db, sampleInput({ events: [ev], state: 'Stopped' }), at, 0);
-    const tooMany = await createWebhook(db, sampleInput({ events: [ev], state: 'TooManyErrors' }), at, 0);
-    const c = await createWebhook(db, sampleInput({ events: [ev] }), at, 0);
+    const a = await createWebhook(db, sampleInput({ events: ['other.x', ev] }), at, 0, plain);
+    const stopped = await createWebhook(db, sampleInput({ events: [ev], state: 'Stopped' }), at, 0, plain);
+    const tooMany = await createWebhook(db, sampleInput({ events: [ev], state: 'TooManyErrors' }), at, 0, plain);
+    const c = await createWebhook(db, sampleInput({ events: [ev] }), at, 0, plain);
     assert.deepEqual(await activeSubscriberIds(db, ev), [a, c]);
     assert.deepEqual(await activeSubscriberIds(db, `${ev}.not`), []);
-    await updateWebhook(db, c, sampleInput({ events: [ev], state: 'Stopped' }), later, 0);
-    await updateWebhook(db, stopped, sampleInput({ events: [ev], state: 'Active' }), later, 0);
+    await updateWebhook(db, c, sampleInput({ events: [ev], state: 'Stopped' }), later, 0, plain);
+    await updateWebhook(db, stopped, sampleInput({ events: [ev], state: 'Active' }), later, 0, plain);
     assert.deepEqual(await activeSubscriberIds(db, ev), [a, stopped]);
     await db.knex.transaction(async (trx) => {
       assert.deepEqual(await activeSubscriberIds(trx, ev), [a, stopped], 'works inside a transaction');
@@ -387,7 +390,7 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
       id, 0, 'ns@example.com', at, 0, 0, 0,
     ]);
 
-    const before = await getWebhook(db, id);
+    const before = await getWebhook(db, id, plain);
     assert.ok(before);
     assert.deepEqual(before.events, [evA, evB], 'read from the comma list when rows are missing');
     assert.deepEqual(before.headers, { 'X-Ns': '1' });
@@ -407,7 +410,7 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
     assert.ok(result.usageRowsCreated >= 1);
     assert.deepEqual(await activeSubscriberIds(db, evA), [id]);
     assert.deepEqual(await activeSubscriberIds(db, evB), [id]);
-    assert.deepEqual((await listWebhooks(db, { event: evB })).map((h) => h.webhookId), [id]);
+    assert.deepEqual((await listWebhooks(db, { event: evB }, plain)).map((h) => h.webhookId), [id]);
     assert.equal(await count(db, 'webhook_usage', 'webhook_usage_id', id), 1);
     assert.equal(await getLastError(db, id), null);
 
@@ -418,7 +421,7 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
     const again = await backfillEventRows(db);
     assert.equal(again.webhooksFixed, 1);
     assert.deepEqual(await activeSubscriberIds(db, evA), []);
-    assert.deepEqual((await getWebhook(db, id))?.events, [evB]);
+    assert.deepEqual((await getWebhook(db, id, plain))?.events, [evB]);
   });
 }
 
