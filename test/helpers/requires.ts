@@ -35,7 +35,7 @@ const checks: Record<Requirement, () => string | null | Promise<string | null>> 
   // A throwaway cluster (reliability/support/pg-cluster.ts) runs initdb as the postgres OS user, which needs root.
   initdb: () => (!runs(`${PG_BIN}/initdb`, ['--version']) ? `${PG_BIN}/initdb not installed (Debian postgresql-15)`
     : userInfo().uid !== 0 ? 'not root: cannot run initdb as the postgres OS user' : null),
-  mono: () => (runs('sh', ['-c', 'command -v mono && command -v svcutil && command -v mcs']) ? null : 'mono-devel (mono, svcutil, mcs) not installed'),
+  mono: () => (runs('mono', ['--version']) && runs('sh', ['-c', 'command -v svcutil && command -v mcs']) ? null : 'mono-devel (mono, svcutil, mcs) not installed'),
   zeep: () => (runs('python3', ['-c', 'import zeep']) ? null : 'python3-zeep not installed'),
 };
 
