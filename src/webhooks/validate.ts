@@ -47,8 +47,11 @@ const reservedHeaders = new Set([
   'transfer-encoding', 'upgrade', 'host', 'content-length', 'content-type', 'expect',
 ]);
 const headerToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Visible ASCII, space and tab, and non-ASCII (obs-text); never CR, LF or other controls.
+// Visible ASCII, space and tab; never CR, LF or other controls.
 const headerValue = /^[\t\x20-\x7e\x80-\uffff]*$/;
+// HTTP/1.1 carries header values as bytes and Node's http client sends Latin-1 only (obs-text 0x80-0xFF): a
+// character above U+00FF cannot be sent as itself, so it is refused at save rather than dropped at delivery.
+const beyondLatin1 = /[^\x00-\xff]/u;
 const emailPattern = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
 function text(field: string, v: string | null | undefined, max: number, required: boolean): string | null {
@@ -110,6 +113,12 @@ export function validateHeaders(headers: Record<string, string> | null | undefin
     }
     const value = v ?? '';
     if (!headerValue.test(value)) throw invalidArgument('Headers', `the value of '${name}' contains CR, LF or control characters`);
+    const wide = beyondLatin1.exec(value);
+    if (wide) {
+      const code = wide[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+      throw invalidArgument('Headers', `the value of '${name}' contains '${wide[0]}' (U+${code}): header values are limited to ` +
+        'Latin-1 (ISO-8859-1) characters; percent-encode or base64-encode other text');
+    }
     if (value.length > 4000) throw invalidArgument('Headers', `the value of '${name}' is longer than 4000 characters`);
     out[name] = value;
   }

@@ -167,6 +167,8 @@ for (const dialect of testDialects) {
       { what: 'Headers CR/LF', w: { tail: crlfHeaders }, field: 'Headers', message: /^Headers: the value of 'X-Bad' contains CR, LF/ },
       { what: 'Headers reserved', w: { headers: { 'X-SuperOffice-Signature': 'forged' } }, field: 'Headers', message: /^Headers: 'X-SuperOffice-Signature' is set by the agent/ },
       { what: 'Headers bad name', w: { headers: { 'Bad Name': 'v' } }, field: 'Headers', message: /^Headers: 'Bad Name' is not a valid header name$/ },
+      { what: 'Headers beyond Latin-1', w: { headers: { Authorization: 'Bearer a€b' } }, field: 'Headers',
+        message: /^Headers: the value of 'Authorization' contains '€' \(U\+20AC\): header values are limited to Latin-1/ },
     ];
     for (const c of invalid) {
       test(`SaveWebhook validation: ${c.what} -> error naming ${c.field}, nothing saved or pinged`, async () => {

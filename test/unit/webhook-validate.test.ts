@@ -63,6 +63,14 @@ test('Headers: no CR/LF, no hop-by-hop or agent-owned names', () => {
   assert.deepEqual(ok({ headers: { 'X-Api-Key': 'k' } }).headers, { 'X-Api-Key': 'k' });
 });
 
+test('Headers: a value beyond Latin-1 is refused naming the header; Latin-1 passes', () => {
+  for (const value of ['Bearer a€b', 'x😀', 'Ωmega']) {
+    assert.throws(() => ok({ headers: { 'X-Other': 'fine', Authorization: value } }),
+      (e: unknown) => e instanceof AppError && e.field === 'Headers' && /'Authorization'/.test(e.message) && /Latin-1/.test(e.message));
+  }
+  assert.deepEqual(ok({ headers: { 'X-Name': 'Ålesund café ÿ' } }).headers, { 'X-Name': 'Ålesund café ÿ' });
+});
+
 test('e-mail fields are checked', () => {
   failsOn('ErrorsEmail', { errorsEmail: 'not-an-email' });
   failsOn('ErrorEmails', { errorEmails: ['ok@example.com', 'nope'] });
