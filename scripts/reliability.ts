@@ -88,6 +88,13 @@ async function main(): Promise<number> {
     if (suite === 'fuzz') note = `seed ${ms[0].seed}; ${note}`;
     rows.push([label, String(sum(ms, 'cases')), String(sum(ms, 'passed')), note]);
   }
+  // Suites that label their own row (issue 8: connections, SQLite busy, noisy neighbour, throttle, save race).
+  const labelled = new Map<string, Metric[]>();
+  for (const m of metrics) if (typeof m.label === 'string') labelled.set(m.label, [...(labelled.get(m.label) ?? []), m]);
+  for (const [label, ms] of labelled) {
+    const notes = ms.map((m) => (typeof m.note === 'string' ? m.note : '')).filter(Boolean).join('; ');
+    rows.push([label, String(sum(ms, 'cases')), String(sum(ms, 'passed')), notes]);
+  }
   rows.push(['test cases (node --test)', String(tap.tests), String(tap.pass), `fail ${tap.fail}, skipped ${tap.skipped}, cancelled ${tap.cancelled}`]);
 
   const faultSuites: Array<[string, string]> = [['faults-postgres', 'PostgreSQL restarts'], ['faults-sigkill', 'SIGKILL mid-burst'], ['faults-receivers', 'hostile receivers']];

@@ -27,6 +27,8 @@ export const configKeys = {
     'sqlite:<file> (default), postgres://user:pass@host/db, or mssql://user:pass@host:1433/db'],
   dbPoolMax: ['DB_POOL_MAX', int(1, 1000).default(10), 'Maximum database connections (PostgreSQL, SQL Server)'],
   trustProxy: ['TRUST_PROXY', bool.default(false), 'Honour X-Forwarded-Proto/Host (set when behind a reverse proxy)'],
+  maxConnections: ['MAX_CONNECTIONS', int(1).default(1000),
+    'Most open client connections; more are closed at once (keep it under the open-file limit, ulimit -n, minus dbPoolMax and workerConcurrency)'],
   bodyLimitBytes: ['BODY_LIMIT_BYTES', int(1024).default(1024 * 1024), 'Largest SOAP request body accepted'],
   debugErrors: ['DEBUG_ERRORS', bool.default(false), 'Put stack traces in ExceptionInfo.StackTrace (never in production)'],
   logLevel: ['LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'pino log level'],

@@ -51,7 +51,7 @@ const headerToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const headerValue = /^[\t\x20-\x7e\x80-\uffff]*$/;
 // HTTP/1.1 carries header values as bytes and Node's http client sends Latin-1 only (obs-text 0x80-0xFF): a
 // character above U+00FF cannot be sent as itself, so it is refused at save rather than dropped at delivery.
-const beyondLatin1 = /[^\x00-\xff]/u;
+const beyondLatin1 = /[\u0100-\u{10ffff}]/u;
 const emailPattern = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
 function text(field: string, v: string | null | undefined, max: number, required: boolean): string | null {
