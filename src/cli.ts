@@ -49,9 +49,10 @@ async function openMigrated(config: Config, logger: Logger): Promise<Database & 
   return Object.assign(db, { applied });
 }
 
-function authFor(db: Database, config: Config) {
+function authFor(db: Database, config: Config, logger?: Logger) {
   return createAuthService({
-    db: db.knex, ticketTtlMs: config.ticketTtlMs, ticketCacheMs: config.ticketCacheMs, loginFailuresPerWindow: config.loginFailuresPerWindow, loginWindowMs: config.loginWindowMs,
+    db: db.knex, ticketTtlMs: config.ticketTtlMs, ticketCacheMs: config.ticketCacheMs, loginFailuresPerWindow: config.loginFailuresPerWindow,
+    loginWindowMs: config.loginWindowMs, loginMaxDelayMs: config.loginMaxDelayMs, logger,
   });
 }
 
@@ -68,7 +69,7 @@ async function serve(opts: Common) {
   logger.info({ config: redactedConfig(config) }, 'starting');
   warnAboutRelaxedSettings(config, logger);
   const db = await openMigrated(config, logger);
-  const auth = authFor(db, config);
+  const auth = authFor(db, config, logger);
   const admin = await auth.ensureAdmin({ userName: config.adminUser, password: config.adminPassword });
   if (admin.created && admin.generatedPassword) {
     // Printed once, on stdout only, so the operator can log in; never logged.

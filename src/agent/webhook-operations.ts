@@ -60,10 +60,10 @@ export function createWebhookOperations(deps: WebhookOperationsDeps) {
   return {
     authenticate: (cred: Credentials) => as(cred, (by) => by),
 
-    /** SoPrincipal's login: a new ticket, or null when refused. */
-    async login(userName: string, password: string): Promise<LoginResult | null> {
+    /** SoPrincipal's login: a new ticket, or null when refused. `client`: the caller's address (login throttle). */
+    async login(userName: string, password: string, client?: string): Promise<LoginResult | null> {
       try {
-        return await auth.login(userName, password);
+        return await auth.login(userName, password, client);
       } catch (err) {
         throw translateError(err);
       }

@@ -2,11 +2,10 @@
  * Logins and tickets: what SoPrincipal.AuthenticateUsernamePassword and the ticket header of every Webhook
  * operation need.
  *
- * Login throttling is per process and in memory: after loginFailuresPerWindow failed logins for one user name
- * (case-insensitive) within loginWindowMs of the first of them, further logins for that name are refused without
- * looking at the password until the window has passed. Several processes each keep their own count, so the bound
- * is per process; a restart forgets it. Unknown user names are throttled the same way and still cost one scrypt
- * verification, so response time does not tell whether a name exists.
+ * Login throttling (login-throttle.ts) is per process and in memory: failed logins slow further attempts for the
+ * same user name from the same client address down; they never lock the user out, and another address is not
+ * affected. Unknown user names are counted the same way and still cost one scrypt verification, so response time
+ * does not tell whether a name exists. Failed and slowed logins are logged at warn with the name and address.
  */
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
@@ -24,6 +23,8 @@ import { deleteTicket, deleteTicketsFor, insertTicket, pruneExpired, touchTicket
 import type { AssociateSummary } from '../webhooks/types.js';
 import { hashPassword, needsRehash, verifyPassword } from './password-hash.js';
 import { hashTicket, isWellFormedTicket, issueTicket } from './tickets.js';
+import { createLoginThrottle } from './login-throttle.js';
+import type { Logger } from '../logger.js';
 
 export interface AuthServiceOptions {
   /** The Database (or its knex). */
@@ -39,8 +40,14 @@ export interface AuthServiceOptions {
    * takes effect within this time; revocations in this process take effect at once.
    */
   ticketCacheMs?: number;
-  /** Most user names whose failures are remembered; beyond it the oldest entries are forgotten. */
+  /** Longest delay a throttled login waits (login-throttle.ts); default 30 s. */
+  loginMaxDelayMs?: number;
+  /** Most (user name, address) keys the throttle remembers (login-throttle.ts). */
   maxThrottledNames?: number;
+  /** Waits for the throttle; tests pass one that advances their clock. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Failed and slowed logins are logged at warn (user name, client address; never the password). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export interface LoginResult {
@@ -50,16 +57,17 @@ export interface LoginResult {
 
 export interface AuthService {
   /**
-   * null = AuthenticationSucceeded=false (wrong name or password, deleted associate, or throttled). An associate
+   * null = AuthenticationSucceeded=false (wrong name or password, deleted associate, or too many attempts waiting);
+   * `client` is the caller's address, for the throttle. An associate
    * without a password (imported from NetServer) is refused with AppError('unauthenticated') saying how to set one.
    */
-  login(userName: string, password: string): Promise<LoginResult | null>;
+  login(userName: string, password: string, client?: string): Promise<LoginResult | null>;
   /**
    * The associate behind a user name and password (or a ticket as the name with a blank password), through the
    * same throttle as login, without starting a session: for faces that send the password with every request
    * (HTTP Basic). null when refused.
    */
-  checkLogin(userName: string, password: string): Promise<AssociateSummary | null>;
+  checkLogin(userName: string, password: string, client?: string): Promise<AssociateSummary | null>;
   /** The associate behind a valid ticket (renewing it); AppError('unauthenticated') otherwise. */
   authenticate(ticket: string | undefined | null): Promise<AssociateSummary>;
   /** Ends one ticket's session. false when it was not known. */
@@ -78,16 +86,6 @@ export interface AuthService {
   pruneExpiredTickets(): Promise<number>;
 }
 
-interface FailureWindow {
-  startedAt: number;
-  failures: number;
-  /** Logins for this name being checked right now: they count against the limit, so a burst of parallel
-   * guesses cannot all slip in before the first failure is recorded. */
-  inFlight: number;
-  /** Logins waiting for an in-flight check of this name to end. */
-  waiters: Array<() => void>;
-}
-
 const unauthenticated = (message: string) =>
   new AppError('unauthenticated', message, { friendlyText: 'Authentication failed: log in again' });
 
@@ -99,50 +97,14 @@ const noPasswordYet = (name: string) => new AppError('unauthenticated',
 export function createAuthService(opts: AuthServiceOptions): AuthService {
   const { db, ticketTtlMs, loginFailuresPerWindow, loginWindowMs } = opts;
   const now = opts.now ?? (() => new Date());
-  const maxNames = opts.maxThrottledNames ?? 10_000;
-  const failures = new Map<string, FailureWindow>();
-
-  const keyOf = (userName: string) => userName.trim().toLowerCase();
+  const throttle = createLoginThrottle({
+    failuresBeforeDelay: loginFailuresPerWindow, windowMs: loginWindowMs, maxDelayMs: opts.loginMaxDelayMs ?? 30_000,
+    maxEntries: opts.maxThrottledNames, now: () => now().getTime(), sleep: opts.sleep,
+  });
 
   /** A valid hash of a random password, verified for unknown names so both paths cost one scrypt. */
   let dummyHash: Promise<string> | undefined;
   const dummyPasswordHash = () => (dummyHash ??= hashPassword(randomBytes(16).toString('base64')));
-
-  /** The name's window, reset when it has passed. */
-  function windowOf(key: string, at: number): FailureWindow {
-    let w = failures.get(key);
-    if (w && at - w.startedAt >= loginWindowMs) {
-      w.startedAt = at;
-      w.failures = 0;
-    }
-    if (!w) {
-      if (failures.size >= maxNames) forgetSome(at);
-      w = { startedAt: at, failures: 0, inFlight: 0, waiters: [] };
-      failures.set(key, w);
-    }
-    return w;
-  }
-
-  function release(key: string, w: FailureWindow, failed: boolean): void {
-    w.inFlight -= 1;
-    if (failed) w.failures += 1;
-    else w.failures = 0;
-    const waiting = w.waiters.splice(0);
-    if (w.failures === 0 && w.inFlight === 0 && waiting.length === 0) failures.delete(key);
-    for (const wake of waiting) wake();
-  }
-
-  function forgetSome(at: number): void {
-    for (const [key, w] of failures) {
-      if (w.inFlight === 0 && w.waiters.length === 0 && at - w.startedAt >= loginWindowMs) failures.delete(key);
-    }
-    // Still full: drop the oldest (Map keeps insertion order), so memory stays bounded under a flood of names.
-    while (failures.size >= maxNames) {
-      const oldest = failures.keys().next().value;
-      if (oldest === undefined) break;
-      failures.delete(oldest);
-    }
-  }
 
   async function startSession(associate: AssociateSummary, at: Date): Promise<LoginResult> {
     const ticket = issueTicket();
@@ -175,7 +137,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
    * accepted in place of the user name with a blank password (NetServer: "A ticket is accepted wherever a
    * username is, with a blank password"); then `ticket` is set.
    */
-  async function verifyLogin(userName: string, password: string): Promise<{ associate: AssociateSummary; at: Date; ticket?: string } | null> {
+  async function verifyLogin(userName: string, password: string, client?: string): Promise<{ associate: AssociateSummary; at: Date; ticket?: string } | null> {
     const name = (userName ?? '').trim();
     if (name === '') return null;
     if (name.startsWith('7T:') && !password) {
@@ -183,40 +145,37 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
       return r && { ...r, at: now() };
     }
 
-    const key = keyOf(name);
-    let at = now();
-    let w = windowOf(key, at.getTime());
-    // Checks in flight count against the limit, so a parallel burst of guesses cannot exceed it; a login that
-    // would pass the limit only if some of them fail waits for them instead of being refused.
-    while (w.failures < loginFailuresPerWindow && w.failures + w.inFlight >= loginFailuresPerWindow) {
-      await new Promise<void>((resolve) => w.waiters.push(resolve));
-      at = now();
-      w = windowOf(key, at.getTime());
-    }
-    if (w.failures >= loginFailuresPerWindow) return null;
-    w.inFlight += 1;
-    let failed = true;
-    try {
+    let verified: { associate: AssociateSummary; at: Date } | null = null;
+    const verdict = await throttle.attempt(name, client, async () => {
+      const at = now();
       const associate = await findAssociateByName(db, name);
       // Unknown names cost the same scrypt as known ones.
       const hash = associate?.passwordHash || (await dummyPasswordHash());
       const ok = await verifyPassword(password ?? '', hash);
       if (associate && !associate.deleted && associate.passwordHash === '') throw noPasswordYet(associate.name);
-      if (!associate || !ok || associate.deleted) return null;
-      failed = false;
+      if (!associate || !ok || associate.deleted) return false;
       if (needsRehash(associate.passwordHash)) {
         await storePasswordHash(db, associate.associateId, await hashPassword(password), at);
       }
-      return { associate: toSummary(associate), at };
-    } finally {
-      release(key, w, failed);
+      verified = { associate: toSummary(associate), at };
+      return true;
+    });
+    // The typed name is logged (capped) so an operator can see what is being guessed; never the password.
+    const who = { userName: name.slice(0, 100), client: client ?? null };
+    if (verdict.kind === 'refused') {
+      opts.logger?.warn(who, 'login refused unchecked: too many attempts for this user name from this address are waiting');
+      return null;
     }
+    if (verdict.delayedMs > 0) opts.logger?.warn({ ...who, delayedMs: verdict.delayedMs }, 'login slowed down after repeated failures');
+    if (!verdict.ok) opts.logger?.warn(who, 'login failed');
+    return verified;
   }
 
-  async function login(userName: string, password: string): Promise<LoginResult | null> {
-    const v = await verifyLogin(userName, password);
+  async function login(userName: string, password: string, client?: string): Promise<LoginResult | null> {
+    const v = await verifyLogin(userName, password, client);
     if (!v) return null;
-    return v.ticket ? { ticket: v.ticket, associate: v.associate } : startSession(v.associate, v.at);
+    // A new ticket's lifetime starts when it is issued, after the (slow) password check.
+    return v.ticket ? { ticket: v.ticket, associate: v.associate } : startSession(v.associate, now());
   }
 
   // ticket hash -> associate, validated at `until` - ticketCacheMs; Map order = insertion order, for eviction.
@@ -289,7 +248,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     await storePasswordHash(db, a.associateId, await hashPassword(password), now());
     await deleteTicketsFor(db, a.associateId);
     ticketCache.clear();
-    failures.delete(keyOf(name));
+    throttle.forgetName(name);
     return true;
   }
 
@@ -309,7 +268,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
 
   return {
     login,
-    checkLogin: async (userName, password) => (await verifyLogin(userName, password))?.associate ?? null,
+    checkLogin: async (userName, password, client) => (await verifyLogin(userName, password, client))?.associate ?? null,
     authenticate,
     logout,
     ensureAdmin,

@@ -236,6 +236,7 @@ export async function startApp(dialect: Dialect, opts: AppOptions = {}): Promise
     const logger = createLogger(config.logLevel);
     const auth = createAuthService({
       db: db.knex, ticketTtlMs: config.ticketTtlMs, loginFailuresPerWindow: config.loginFailuresPerWindow, loginWindowMs: config.loginWindowMs,
+      loginMaxDelayMs: config.loginMaxDelayMs, logger,
     });
     await auth.ensureAdmin({ userName: config.adminUser, password: config.adminPassword });
     delivery = createDeliveryRuntime({ db, config, logger });

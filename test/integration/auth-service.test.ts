@@ -8,6 +8,7 @@ import { dialectAvailability, freshDatabase, testDialects, type TestDatabase } f
 const TTL = 6 * 3600_000;
 const WINDOW = 60_000;
 const LIMIT = 3;
+const MAX_DELAY = 8_000;
 
 /** AppError('unauthenticated') whose message does not contain the ticket. */
 function unauthenticatedWithout(ticket: string | null | undefined) {
@@ -24,8 +25,17 @@ for (const dialect of testDialects) {
     let db: TestDatabase;
     let clock: number;
     let auth: AuthService;
-    const newService = () =>
-      createAuthService({ db, ticketTtlMs: TTL, loginFailuresPerWindow: LIMIT, loginWindowMs: WINDOW, now: () => new Date(clock) });
+    /** The throttle's waits, each advancing the test clock instead of sleeping. */
+    const waits: number[] = [];
+    const warnings: Array<{ obj: Record<string, unknown>; msg: string }> = [];
+    const newService = () => createAuthService({
+      db, ticketTtlMs: TTL, loginFailuresPerWindow: LIMIT, loginWindowMs: WINDOW, loginMaxDelayMs: MAX_DELAY, now: () => new Date(clock),
+      sleep: async (ms) => {
+        waits.push(ms);
+        clock += ms;
+      },
+      logger: { warn: (obj: Record<string, unknown>, msg: string) => warnings.push({ obj, msg }) } as never,
+    });
 
     before(async () => {
       db = await freshDatabase(dialect);
@@ -155,49 +165,84 @@ for (const dialect of testDialects) {
       await assert.rejects(auth.addAssociate('kim', ''), (e: unknown) => e instanceof AppError && e.code === 'invalid_argument');
     });
 
-    test('throttling: after the limit, the right password is refused until the window passes', async () => {
+    test('throttling: after the limit the owner is slowed down, never refused; the delay doubles up to the cap', async () => {
       await auth.addAssociate('lena', 'lena-pw');
       await auth.addAssociate('mike', 'mike-pw');
-      for (let i = 0; i < LIMIT; i++) assert.equal(await auth.login('lena', `guess-${i}`), null);
-      assert.equal(await auth.login('LENA', 'lena-pw'), null, 'refused while throttled (any case of the name)');
-      assert.ok(await auth.login('mike', 'mike-pw'), 'other names are not affected');
-      clock += WINDOW - 1;
-      assert.equal(await auth.login('lena', 'lena-pw'), null, 'still inside the window');
-      clock += 1;
-      assert.ok(await auth.login('lena', 'lena-pw'), 'window passed');
-
-      // A success clears the count.
-      for (let i = 0; i < LIMIT - 1; i++) assert.equal(await auth.login('lena', 'bad'), null);
-      assert.ok(await auth.login('lena', 'lena-pw'));
-      for (let i = 0; i < LIMIT - 1; i++) assert.equal(await auth.login('lena', 'bad'), null);
-      assert.ok(await auth.login('lena', 'lena-pw'), 'count restarted after the success');
+      waits.length = 0;
+      for (let i = 0; i < LIMIT; i++) assert.equal(await auth.login('lena', `guess-${i}`, '203.0.113.9'), null);
+      assert.deepEqual(waits, [], 'no delay before the limit');
+      for (let i = 0; i < 4; i++) assert.equal(await auth.login('lena', `more-${i}`, '203.0.113.9'), null);
+      assert.deepEqual(waits, [1000, 2000, 4000, 8000], 'each further attempt waits twice as long, up to loginMaxDelayMs');
+      waits.length = 0;
+      assert.ok(await auth.login('LENA', 'lena-pw', '203.0.113.9'), 'the right password still gets in, after the wait');
+      assert.deepEqual(waits, [8000]);
+      waits.length = 0;
+      assert.ok(await auth.login('mike', 'mike-pw', '203.0.113.9'), 'other names are not affected');
+      assert.deepEqual(waits, []);
+      // A success cleared the count.
+      for (let i = 0; i < LIMIT; i++) assert.equal(await auth.login('lena', 'bad', '203.0.113.9'), null);
+      assert.deepEqual(waits, []);
     });
 
-    test('throttling: unknown names are throttled too, and a parallel burst cannot exceed the limit', async () => {
-      for (let i = 0; i < LIMIT; i++) assert.equal(await auth.login('ghost', 'x'), null);
+    test('throttling: an attacker cannot slow the real user down from another address, whatever spelling he uses', async () => {
+      await auth.addAssociate('quinn', 'quinn-pw');
+      for (const spelling of ['quinn', 'QUINN', ' quinn ', 'Quinn\u00a0', '\ufeffquinn']) {
+        for (let i = 0; i < LIMIT + 2; i++) assert.equal(await auth.login(spelling, `guess-${i}`, '198.51.100.66'), null);
+      }
+      waits.length = 0;
+      assert.ok(await auth.login('quinn', 'quinn-pw', '192.0.2.10'), 'the owner logs in from his own address at once');
+      assert.deepEqual(waits, []);
+      waits.length = 0;
+      assert.equal(await auth.login('quinn', 'x', '198.51.100.66'), null);
+      assert.deepEqual(waits, [MAX_DELAY], 'the variants all counted against one key: the attacker waits the longest delay');
+      // IPv6 clients count per /64; IPv4-mapped IPv6 is the IPv4 address.
+      for (let i = 0; i < LIMIT; i++) await auth.login('quinn', 'x', '2001:db8:1:2::a');
+      waits.length = 0;
+      await auth.login('quinn', 'x', '2001:db8:1:2:ffff::b');
+      assert.deepEqual(waits, [1000], 'another address of the same /64 shares the count');
+      waits.length = 0;
+      await auth.login('quinn', 'x', '::ffff:198.51.100.66');
+      assert.equal(waits.length, 1);
+      assert.ok(warnings.some((w) => w.msg === 'login failed' && w.obj.userName === 'quinn' && w.obj.client === '198.51.100.66'), 'failed logins are logged with name and address');
+      assert.ok(warnings.some((w) => w.msg.startsWith('login slowed down') && w.obj.delayedMs === MAX_DELAY), 'slowing is logged');
+      assert.ok(!JSON.stringify(warnings).includes('guess-0'), 'no password in the log');
+    });
+
+    test('throttling: unknown names are counted too, and a parallel burst gets no more checks than a sequential one', async () => {
+      waits.length = 0;
+      for (let i = 0; i < LIMIT; i++) assert.equal(await auth.login('ghost', 'x', '203.0.113.7'), null);
       await auth.addAssociate('ghost', 'ghost-pw');
-      assert.equal(await auth.login('ghost', 'ghost-pw'), null, 'failures counted before the name existed');
-      clock += WINDOW;
-      assert.ok(await auth.login('ghost', 'ghost-pw'));
+      assert.ok(await auth.login('ghost', 'ghost-pw', '203.0.113.7'), 'slowed (failures counted before the name existed), then let in');
+      assert.deepEqual(waits, [1000]);
 
       await auth.addAssociate('nina', 'nina-pw');
-      const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => auth.login('nina', i === 9 ? 'nina-pw' : `bad-${i}`)));
-      assert.ok(burst.slice(LIMIT).every((r) => r === null), 'attempts beyond the limit are refused unchecked');
-      assert.equal(await auth.login('nina', 'nina-pw'), null, 'throttled after the burst');
+      waits.length = 0;
+      const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => auth.login('nina', i === 7 ? 'nina-pw' : `bad-${i}`, '203.0.113.8')));
+      assert.ok(burst.slice(0, 7).every((r) => r === null));
+      assert.ok(burst[7], 'the right password at the end of the burst still gets in');
+      assert.deepEqual(waits, [1000, 2000, 4000, 8000, 8000], 'the burst was checked one at a time, each after its delay');
+      // More than 8 attempts waiting on one key: the excess is answered at once, unchecked.
+      const flood = await Promise.all(Array.from({ length: 12 }, () => auth.login('nina', 'nina-pw', '203.0.113.99')));
+      assert.equal(flood.filter((r) => r !== null).length, 8);
     });
 
-    test('throttling: parallel correct logins all succeed (they wait for in-flight checks instead of being refused)', async () => {
+    test('throttling: parallel correct logins all succeed', async () => {
       await auth.addAssociate('pia', 'pia-pw');
-      const logins = await Promise.all(Array.from({ length: 2 * LIMIT }, () => auth.login('pia', 'pia-pw')));
+      const logins = await Promise.all(Array.from({ length: 2 * LIMIT }, () => auth.login('pia', 'pia-pw', '203.0.113.5')));
       assert.ok(logins.every((r) => r !== null && r.ticket.startsWith('7T:')), 'every correct login got a ticket');
       assert.equal(new Set(logins.map((r) => r!.ticket)).size, 2 * LIMIT);
     });
 
     test('throttling is per service instance (in memory)', async () => {
       await auth.addAssociate('olga', 'olga-pw');
-      for (let i = 0; i < LIMIT; i++) await auth.login('olga', 'bad');
-      assert.equal(await auth.login('olga', 'olga-pw'), null);
-      assert.ok(await newService().login('olga', 'olga-pw'), 'another process has its own count');
+      for (let i = 0; i < LIMIT; i++) await auth.login('olga', 'bad', '203.0.113.4');
+      waits.length = 0;
+      assert.ok(await auth.login('olga', 'olga-pw', '203.0.113.4'));
+      assert.deepEqual(waits, [1000]);
+      for (let i = 0; i < LIMIT; i++) await auth.login('olga', 'bad', '203.0.113.4');
+      waits.length = 0;
+      assert.ok(await newService().login('olga', 'olga-pw', '203.0.113.4'), 'another process has its own count');
+      assert.deepEqual(waits, []);
     });
   });
 }

@@ -21,8 +21,9 @@ function principal(a: AssociateSummary): SoPrincipalCarrierWire {
 
 export function principalHandlers(deps: { ops: Pick<WebhookOperations, 'login'>; contract: Contract }): SoapHandlers {
   const handlers: SoapHandlers = {
-    async AuthenticateUsernamePassword(body: B['AuthenticateUsernamePassword']): Promise<B['AuthenticateResponse']> {
-      const r = await deps.ops.login(body.UserName ?? '', body.Password ?? '');
+    async AuthenticateUsernamePassword(body: B['AuthenticateUsernamePassword'], ctx): Promise<B['AuthenticateResponse']> {
+      // The client address keys the login throttle (behind TRUST_PROXY, the forwarded one).
+      const r = await deps.ops.login(body.UserName ?? '', body.Password ?? '', ctx.req.ip);
       if (!r) return { Response: null, Credentials: null, AuthenticationSucceeded: false };
       return { Response: principal(r.associate), Credentials: { Ticket: r.ticket }, AuthenticationSucceeded: true };
     },

@@ -31,7 +31,8 @@ export interface SoapClient {
   close(): void;
 }
 
-export function createClient(baseUrl: string, opts: { maxSockets?: number } = {}): SoapClient {
+/** `localAddress`: the loopback address to connect from (127.0.0.2 ... stand for other clients). */
+export function createClient(baseUrl: string, opts: { maxSockets?: number; localAddress?: string } = {}): SoapClient {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
   const base = new URL(baseUrl);
 
@@ -43,7 +44,7 @@ export function createClient(baseUrl: string, opts: { maxSockets?: number } = {}
         headers['Content-Length'] = body.length;
       }
       const req = http.request({
-        agent, host: base.hostname, port: base.port, method: o.method ?? 'POST', path: o.path, headers,
+        agent, host: base.hostname, port: base.port, method: o.method ?? 'POST', path: o.path, headers, localAddress: opts.localAddress,
       }, (res) => {
         response = res;
         const cap = o.maxResponseBytes ?? 64 * 1024 * 1024;
