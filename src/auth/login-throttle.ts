@@ -10,8 +10,9 @@
  *   each further attempt for that key waits until lastFailure + delay, with the delay doubling from 1 s (or
  *   maxDelayMs if smaller) up to `maxDelayMs`; then the password is checked as usual, so the right one still gets
  *   in. Attempts for one key run one at a time, so a parallel burst gets no more checks than a sequential one.
- *   At most `maxQueuedPerKey` attempts may wait on one key; more are answered at once as failed, unchecked (only
- *   that name from that address is affected, and it keeps connections from piling up).
+ *   At most `maxQueuedPerKey` attempts may wait on one key, and only one while the key is being slowed; more are
+ *   answered at once as failed, unchecked (only that name from that address is affected; no attempt waits more
+ *   than one delay, and connections do not pile up).
  * - Bounded memory that a flood cannot reset: at most `maxEntries` keys. When full, keys whose window has passed
  *   are forgotten first, then keys not (yet) slowed, oldest first; a key that is being slowed is never forgotten
  *   before its window ends. If every key is being slowed, an attempt under a new key is not remembered and waits
@@ -114,7 +115,9 @@ export function createLoginThrottle(opts: LoginThrottleOptions): LoginThrottle {
       e = { failures: 0, lastFailure: 0, queued: 0, tail: Promise.resolve() };
       entries.set(key, e);
     }
-    if (e.queued >= maxQueued) return { kind: 'refused', reason: 'too many attempts waiting' };
+    // While a key is being slowed, one attempt may wait on it; more would queue up delay after delay (and hold
+    // their connections), so they are answered at once. Before that, a few may wait for the checks in progress.
+    if (e.queued >= (slowed(e, at) ? 1 : maxQueued)) return { kind: 'refused', reason: 'too many attempts waiting' };
     const entry = e;
     entry.queued += 1;
     const previous = entry.tail;

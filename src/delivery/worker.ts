@@ -41,7 +41,8 @@ import type { Database } from '../store/db.js';
 import { claimAndLoad } from '../store/claim-deliveries.js';
 import type { ClaimedDelivery } from '../store/outbox-repository.js';
 import { errorNotice, recordAttempt, type AttemptRecord, type DeliveryTransition } from '../store/outbox-record.js';
-import { expireStaleDeliveries, pruneOutbox, releaseLeases, type PruneResult } from '../store/outbox-maintenance.js';
+import { deferLeases, expireStaleDeliveries, pruneOutbox, releaseLeases, type PruneResult } from '../store/outbox-maintenance.js';
+import { createTargetGate, targetHost } from './target-gate.js';
 import { acquireWorkerLock, heartbeatWorkerLock, releaseWorkerLock } from '../store/outbox-worker-lock.js';
 import { isDatabaseUnavailable } from '../errors.js';
 import { createSender, type Sender, type SenderConfig } from './sender.js';
@@ -56,7 +57,8 @@ import { listenConnectionOf, listenForOutbox, type OutboxListener } from '../sto
 export type Clock = () => number;
 
 export type WorkerConfig = SenderConfig & Pick<Config,
-  'workerConcurrency' | 'claimBatchSize' | 'leaseMs' | 'pollIntervalMs' | 'maxConsecutiveErrors' | 'retryBaseMs' |
+  'workerConcurrency' | 'hostConcurrency' | 'slowAttemptMs' | 'maxSlowInFlight' | 'circuitTimeouts' | 'circuitCooldownMs' |
+  'claimBatchSize' | 'leaseMs' | 'pollIntervalMs' | 'maxConsecutiveErrors' | 'retryBaseMs' |
   'retryMaxDelayMs' | 'retryMaxAgeMs' | 'retentionMs' | 'shutdownGraceMs' | 'smtpUrl' | 'smtpFrom' | 'secretKey' | 'secretOldKeys'>;
 
 export type WorkerLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
@@ -96,6 +98,8 @@ export interface WorkerStats {
   inFlight: number;
   /** `NOTIFY wa_outbox` received on the LISTEN connection (PostgreSQL). */
   notifications: number;
+  /** Claimed deliveries given back unsent because their target host was at its cap or its circuit open. */
+  deferred: number;
 }
 
 export interface Worker {
@@ -123,6 +127,9 @@ interface Task {
   claim: ClaimedDelivery;
   controller: AbortController;
   done: Promise<void>;
+  /** Target host admitted by the gate ('' when nothing is sent: unreadable secret, not a webhook type). */
+  host: string;
+  slowTimer?: NodeJS.Timeout;
 }
 
 /** PostgreSQL deadlock / serialization failure, SQL Server deadlock victim: safe to run the transaction again. */
@@ -134,6 +141,9 @@ function isDeadlock(err: unknown): boolean {
 /** How often a claim round also holds blocked deliveries, and how many per round (claim-deliveries.ts). */
 const HOLD_INTERVAL_MS = 200;
 const HOLD_BATCH = 500;
+/** Bounds of the noisy-neighbour bookkeeping: webhook -> host entries kept, webhook ids put in one claim's skip list. */
+const MAX_KNOWN_WEBHOOKS = 10_000;
+const MAX_SKIPPED_WEBHOOKS = 500;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -155,7 +165,16 @@ export function createWorker(opts: WorkerOptions): Worker {
   const inFlight = new Map<number, Task>();
   /** Deliveries in flight per webhook id. */
   const inFlightHooks = new Map<number, number>();
-  const stats: WorkerStats = { claimRounds: 0, claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0 };
+  // Noisy neighbours (target-gate.ts): attempts past slowAttemptMs stop holding a slot (up to maxSlowInFlight), a
+  // host has at most hostConcurrency in flight, and a host that keeps timing out has its circuit opened. Webhooks
+  // of blocked hosts are left out of the claim, so the claim's slots go to the others.
+  const gate = createTargetGate({ hostConcurrency: config.hostConcurrency, circuitTimeouts: config.circuitTimeouts,
+    circuitCooldownMs: config.circuitCooldownMs, now });
+  const slow = new Set<number>();
+  const hostOfWebhook = new Map<number, string>();
+  let lastClaimed = 0;
+  const freeSlots = () => config.workerConcurrency - (inFlight.size - Math.min(slow.size, config.maxSlowInFlight));
+  const stats: WorkerStats = { claimRounds: 0, claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0, deferred: 0 };
   let running = false;
   let holdsLock = false;
   let listener: OutboxListener | null = null;
@@ -267,7 +286,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     }
   }
 
-  async function processOne(c: ClaimedDelivery, controller: AbortController): Promise<void> {
+  async function processOne(c: ClaimedDelivery, controller: AbortController, host: string): Promise<void> {
     const startedAt = now();
     let outcome: DeliveryOutcome | null | 'secret_unreadable' = null;
     if (c.secretError !== undefined) {
@@ -275,10 +294,24 @@ export function createWorker(opts: WorkerOptions): Worker {
       logger.error({ deliveryId: c.deliveryId, webhookId: c.webhookId, reason: c.secretError }, 'delivery not sent: webhook secret unreadable');
       outcome = 'secret_unreadable';
     } else if (c.hook.type.toLowerCase() === 'webhook') {
-      outcome = await sender.deliver({
-        hook: c.hook, eventUuid: c.eventUuid, attemptNo: c.attemptNo, eventName: c.eventName, primaryKey: c.primaryKey,
-        data: c.data, changedByAssociateId: c.changedByAssociateId, timestamp: c.timestamp, signal: controller.signal,
-      });
+      let timedOut = false;
+      try {
+        outcome = await sender.deliver({
+          hook: c.hook, eventUuid: c.eventUuid, attemptNo: c.attemptNo, eventName: c.eventName, primaryKey: c.primaryKey,
+          data: c.data, changedByAssociateId: c.changedByAssociateId, timestamp: c.timestamp, signal: controller.signal,
+        });
+        timedOut = outcome.kind === 'failure' && outcome.errorClass === 'timeout';
+      } finally {
+        if (host) {
+          const openBefore = gate.state(host).openUntil;
+          gate.done(host, { timedOut: timedOut && !controller.signal.aborted });
+          const openUntil = gate.state(host).openUntil;
+          if (openUntil !== null && openUntil !== openBefore) {
+            logger.warn({ host, webhookId: c.webhookId, retryAt: new Date(openUntil).toISOString() },
+              'target keeps timing out: circuit open, its deliveries are held back until then');
+          }
+        }
+      }
     }
     if (controller.signal.aborted) {
       // Shutdown cut the attempt short: give the delivery back rather than count an attempt we abandoned.
@@ -308,12 +341,21 @@ export function createWorker(opts: WorkerOptions): Worker {
     if (result.becameTooManyErrors || firstFailure) await notifyFailure(c, record, result.becameTooManyErrors, firstFailure);
   }
 
-  function startTask(c: ClaimedDelivery): Task {
+  function startTask(c: ClaimedDelivery, host: string): Task {
     const controller = new AbortController();
-    const task: Task = { claim: c, controller, done: Promise.resolve() };
-    task.done = processOne(c, controller)
+    const task: Task = { claim: c, controller, done: Promise.resolve(), host };
+    if (host) {
+      task.slowTimer = setTimeout(() => {
+        slow.add(c.deliveryId);
+        if (slow.size <= config.maxSlowInFlight) poke(); // a slot was given back
+      }, config.slowAttemptMs);
+      task.slowTimer.unref();
+    }
+    task.done = processOne(c, controller, host)
       .catch((err) => logger.error({ err, deliveryId: c.deliveryId }, 'delivery attempt could not be recorded; it is retried when its lease runs out'))
       .finally(() => {
+        clearTimeout(task.slowTimer);
+        slow.delete(c.deliveryId);
         inFlight.delete(c.deliveryId);
         const n = (inFlightHooks.get(c.webhookId) ?? 1) - 1;
         if (n > 0) inFlightHooks.set(c.webhookId, n);
@@ -321,7 +363,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         stats.inFlight = inFlight.size;
         // A free slot, and possibly the next delivery of the same webhook: claim again once a few slots are free
         // (one claim per completion would cost a claim round trip per delivery) or at once when idle.
-        if (inFlight.size === 0 || config.workerConcurrency - inFlight.size >= refillAt) poke();
+        if (inFlight.size === 0 || freeSlots() >= refillAt) poke();
       });
     inFlight.set(c.deliveryId, task);
     inFlightHooks.set(c.webhookId, (inFlightHooks.get(c.webhookId) ?? 0) + 1);
@@ -338,23 +380,53 @@ export function createWorker(opts: WorkerOptions): Worker {
       ? { now: at, holdUntil: at + config.leaseMs, limit: HOLD_BATCH }
       : undefined;
     if (hold) lastHoldAt = wall;
-    const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token }, hold, { secrets });
+    const blockedHosts = gate.blocked();
+    const skipWebhookIds: number[] = [];
+    if (blockedHosts.size > 0) {
+      for (const [webhookId, host] of hostOfWebhook) {
+        if (blockedHosts.has(host)) skipWebhookIds.push(webhookId);
+        if (skipWebhookIds.length >= MAX_SKIPPED_WEBHOOKS) break;
+      }
+    }
+    const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token, skipWebhookIds }, hold, { secrets });
     holdPending = held >= HOLD_BATCH;
     stats.claimRounds++;
     stats.claimed += deliveries.length;
-    return deliveries.map(startTask);
+    lastClaimed = deliveries.length;
+    const started: Task[] = [];
+    const deferred: Array<{ deliveryId: number; leaseToken: string; until: number }> = [];
+    for (const c of deliveries) {
+      const sends = c.secretError === undefined && c.hook.type.toLowerCase() === 'webhook';
+      const host = sends ? targetHost(c.hook.targetUrl) : '';
+      if (host) {
+        if (hostOfWebhook.size >= MAX_KNOWN_WEBHOOKS && !hostOfWebhook.has(c.webhookId)) hostOfWebhook.clear();
+        hostOfWebhook.set(c.webhookId, host);
+        const admission = gate.admit(host);
+        if (!admission.ok) {
+          deferred.push({ deliveryId: c.deliveryId, leaseToken: c.leaseToken, until: admission.retryAt });
+          continue;
+        }
+      }
+      started.push(startTask(c, host));
+    }
+    if (deferred.length > 0) {
+      stats.deferred += deferred.length;
+      await withDbRetry('deferring deliveries of a blocked target', () => deferLeases(db, deferred));
+    }
+    return started;
   }
 
   async function loop(): Promise<void> {
     let failures = 0;
     while (running) {
-      const free = config.workerConcurrency - inFlight.size;
+      const free = freeSlots();
       let limit = 0;
       let started = 0;
       if (free > 0) {
         limit = Math.min(free, config.claimBatchSize);
         try {
-          started = (await claimAndStart(limit)).length;
+          await claimAndStart(limit);
+          started = lastClaimed;
           failures = 0;
         } catch (err) {
           failures++;
@@ -365,13 +437,13 @@ export function createWorker(opts: WorkerOptions): Worker {
         }
       }
       // A full batch means more may be due: claim again at once while there is room.
-      if (running && started === limit && limit > 0 && inFlight.size < config.workerConcurrency) continue;
+      if (running && started === limit && limit > 0 && freeSlots() > 0) continue;
       if (running) await waitForSignal(config.pollIntervalMs);
     }
   }
 
   async function runOnce(): Promise<number> {
-    const free = config.workerConcurrency - inFlight.size;
+    const free = freeSlots();
     if (free <= 0) return 0;
     const tasks = await claimAndStart(Math.min(free, config.claimBatchSize));
     await Promise.all(tasks.map((t) => t.done));

@@ -12,9 +12,11 @@
  * uncommitted claim or outcome only shifts when the next delivery of that webhook starts; it cannot double-claim a
  * row, which the UPDLOCK read prevents.
  * TOP + ORDER BY inside the CTE: UPDATE TOP (n) alone has no order.
+ * The skip list (webhooks whose target is saturated or whose circuit is open, claim-types.ts) comes as one JSON
+ * array read with OPENJSON (SQL Server 2016+), so the statement text stays the same whatever its length.
  */
 import type { Knex } from 'knex';
-import { sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest } from './claim-types.js';
+import { skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest } from './claim-types.js';
 
 export const mssqlClaimHints = 'WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)';
 
@@ -27,6 +29,7 @@ WITH picked AS (
     AND d.next_attempt_at <= ?
     AND (d.lease_until IS NULL OR d.lease_until <= ?)
     AND EXISTS (SELECT 1 FROM [webhook] AS w WHERE w.webhook_id = d.webhook_id AND w.state = 1)
+    AND d.webhook_id NOT IN (SELECT CAST([value] AS bigint) FROM OPENJSON(?))
     AND NOT EXISTS (
       SELECT 1 FROM [wa_delivery] AS o WITH (READUNCOMMITTED)
       WHERE o.webhook_id = d.webhook_id
@@ -39,7 +42,7 @@ WITH picked AS (
 UPDATE picked
 SET lease_until = ?, lease_token = ?, attempt_count = attempt_count + 1, held = 0
 OUTPUT inserted.delivery_id, inserted.attempt_count, inserted.lease_token;`;
-  return { sql, bindings: [req.limit, req.now, req.now, req.now, req.now + req.leaseMs, req.token] };
+  return { sql, bindings: [req.limit, req.now, req.now, skipBinding(req), req.now, req.now + req.leaseMs, req.token] };
 }
 
 export async function claimMssql(knex: Knex, req: ClaimRequest): Promise<Claim[]> {

@@ -5,13 +5,13 @@
  */
 import type { Knex } from 'knex';
 import {
-  blockedDeliveries, claimableDeliveries, releaseStrandedSql, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+  blockedDeliveries, claimableDeliveries, releaseStrandedSql, skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
 } from './claim-types.js';
 
 export function pgClaimSql(req: ClaimRequest): ClaimSql {
   const sql = `
 with picked as (
-  ${claimableDeliveries('d')}
+  ${claimableDeliveries('d', (c) => `(${c} = any (select jsonb_array_elements_text(?::jsonb)::bigint))`)}
   for update of d skip locked
 )
 update wa_delivery d
@@ -19,7 +19,7 @@ set lease_until = ?, lease_token = ?, attempt_count = d.attempt_count + 1, held 
 from picked
 where d.delivery_id = picked.delivery_id
 returning d.delivery_id, d.attempt_count, d.lease_token`;
-  return { sql, bindings: [req.now, req.now, req.now, req.limit, req.now + req.leaseMs, req.token] };
+  return { sql, bindings: [req.now, req.now, skipBinding(req), req.now, req.limit, req.now + req.leaseMs, req.token] };
 }
 
 export async function claimPg(knex: Knex, req: ClaimRequest): Promise<Claim[]> {

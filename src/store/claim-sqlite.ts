@@ -8,7 +8,7 @@
 import type { Knex } from 'knex';
 import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';
 import {
-  blockedDeliveries, claimableDeliveries, releaseStrandedSql, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+  blockedDeliveries, claimableDeliveries, releaseStrandedSql, skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
 } from './claim-types.js';
 
 export function sqliteClaimSql(req: ClaimRequest): ClaimSql {
@@ -16,10 +16,10 @@ export function sqliteClaimSql(req: ClaimRequest): ClaimSql {
 update wa_delivery
 set lease_until = ?, lease_token = ?, attempt_count = attempt_count + 1, held = 0
 where delivery_id in (
-  ${claimableDeliveries('d')}
+  ${claimableDeliveries('d', (c) => `(${c} in (select value from json_each(?)))`)}
 )
 returning delivery_id, attempt_count, lease_token`;
-  return { sql, bindings: [req.now + req.leaseMs, req.token, req.now, req.now, req.now, req.limit] };
+  return { sql, bindings: [req.now + req.leaseMs, req.token, req.now, req.now, skipBinding(req), req.now, req.limit] };
 }
 
 export async function claimSqlite(knex: Knex, req: ClaimRequest): Promise<Claim[]> {

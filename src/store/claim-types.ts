@@ -8,7 +8,15 @@ export interface ClaimRequest {
   limit: number;
   /** Fresh per claim (uuid). */
   token: string;
+  /**
+   * Webhooks not to claim this round: their target is at its in-flight cap or its circuit is open
+   * (delivery/target-gate.ts), so their deliveries leave the claim's slots to other webhooks.
+   */
+  skipWebhookIds?: readonly number[];
 }
+
+/** The skip list as the one JSON-array binding every dialect's claim reads it from. */
+export const skipBinding = (req: ClaimRequest): string => JSON.stringify((req.skipWebhookIds ?? []).map(Number).filter(Number.isSafeInteger));
 
 /** Moves due deliveries that are blocked behind an older one of their webhook out of the due range. */
 export interface HoldRequest {
@@ -79,14 +87,16 @@ const webhookActive = (a: string) => `exists (select 1 from webhook w where w.we
 
 /**
  * What a claim takes on PostgreSQL and SQLite (each wraps it in its own UPDATE and locking; SQL Server writes its
- * own with table hints): due deliveries whose webhook is Active and has nothing older pending, oldest first, at
- * most `limit`. Bindings: now, now, now, limit.
+ * own with table hints): due deliveries whose webhook is Active, not on the skip list and has nothing older
+ * pending, oldest first, at most `limit`. `skipped` is the dialect's "webhook id in the JSON array bound here".
+ * Bindings: now, now, skip list (JSON), now, limit.
  */
-export const claimableDeliveries = (a: string) =>
+export const claimableDeliveries = (a: string, skipped: (column: string) => string) =>
   `select ${a}.delivery_id
   from wa_delivery ${a}
   where ${dueAndUnleased(a)}
     and ${webhookActive(a)}
+    and not ${skipped(`${a}.webhook_id`)}
     and not exists (${olderDeliveryPending(a)})
   order by ${a}.next_attempt_at, ${a}.delivery_id
   limit ?`;

@@ -22,6 +22,22 @@ export async function releaseLeases(db: Queryable, claims: ReadonlyArray<{ deliv
 }
 
 /**
+ * Gives claimed deliveries back unsent, due at `until` (the target's circuit is open or the host is at its cap,
+ * delivery/target-gate.ts): the lease ends and the claim's attempt is not counted. Only rows still holding their
+ * lease token are touched.
+ */
+export async function deferLeases(db: Queryable, claims: ReadonlyArray<{ deliveryId: number; leaseToken: string; until: number }>): Promise<number> {
+  const k = knexOf(db);
+  let deferred = 0;
+  for (const c of claims) {
+    deferred += await k('wa_delivery')
+      .where({ delivery_id: c.deliveryId, lease_token: c.leaseToken, status: 'pending' })
+      .update({ lease_until: null, lease_token: null, attempt_count: k.raw('attempt_count - 1'), next_attempt_at: c.until });
+  }
+  return deferred;
+}
+
+/**
  * Pending deliveries created before now - retentionMs are expired (recorded, with the reason): a webhook left
  * Stopped or TooManyErrors does not keep a backlog forever. A delivery in flight (live lease) is left alone.
  * Returns how many were expired; at most maxBatches * HOUSEKEEPING_BATCH per call.

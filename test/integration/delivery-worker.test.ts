@@ -250,6 +250,50 @@ for (const dialect of testDialects) {
       }
     });
 
+    test('the claim leaves webhooks on the skip list to the others (per-dialect SQL)', async () => {
+      const a = await createHook(db.knex, { targetUrl: rx.url });
+      const b = await createHook(db.knex, { targetUrl: rx.url });
+      await enqueueEvent(db.knex, event(1), [a, b], { now: T0 });
+      const first = await claimDeliveries(db, { now: T0, leaseMs: 60_000, limit: 10, token: 'skip-a', skipWebhookIds: [a, 999_999] });
+      const rows = await db.knex('wa_delivery').whereIn('delivery_id', first.map((c) => c.deliveryId)).select('webhook_id');
+      assert.deepEqual(rows.map((r: Record<string, unknown>) => Number(r.webhook_id)), [b]);
+      const second = await claimDeliveries(db, { now: T0, leaseMs: 60_000, limit: 10, token: 'no-skip', skipWebhookIds: [] });
+      assert.equal(second.length, 1, 'without the skip list the other webhook is claimed');
+    });
+
+    test('a host at its in-flight cap and a host whose circuit is open hold no slots: their deliveries are put back unsent, uncounted', async () => {
+      const slowRx = await startReceiver();
+      slowRx.respond(() => 'hang');
+      try {
+        const slowHooks = [];
+        for (let i = 0; i < 3; i++) slowHooks.push(await createHook(db.knex, { targetUrl: `${slowRx.url}?h=slow${i}` }));
+        const ok = await createHook(db.knex, { targetUrl: rx.url });
+        await enqueueEvent(db.knex, event(1), [...slowHooks, ok], { now: T0 });
+        const w = worker({ hostConcurrency: 1, circuitTimeouts: 2, circuitCooldownMs: 1000, deliveryTimeoutMs: 300 });
+        const attempts = async (id: number) => Number((await db.knex('wa_delivery').where('webhook_id', id).first('attempt_count')).attempt_count);
+
+        await w.runOnce(); // slow0 admitted (and times out), slow1 and slow2 put back: the host is at its cap
+        assert.equal(rx.requests.length, 1, 'the healthy hook was sent to meanwhile');
+        assert.equal(slowRx.requests.length, 1, 'one attempt at a time to the slow host');
+        assert.deepEqual([await attempts(slowHooks[1]), await attempts(slowHooks[2])], [0, 0], 'put back without counting an attempt');
+        assert.equal(w.stats().deferred, 2);
+
+        await w.runOnce(); // slow1 times out too: two in a row, the circuit opens
+        assert.equal(slowRx.requests.length, 2);
+        await w.runOnce();
+        assert.equal(slowRx.requests.length, 2, 'nothing is sent to a host whose circuit is open');
+        assert.equal(await attempts(slowHooks[2]), 0);
+
+        clock.set(T0 + 10_000); // past the cooldown and the retries' due times: one probe only
+        await w.runOnce();
+        assert.equal(slowRx.requests.length, 3, 'half-open: a single probe');
+        await w.runOnce();
+        assert.equal(slowRx.requests.length, 3, 'the probe timed out: open again, for twice as long');
+      } finally {
+        await slowRx.close();
+      }
+    });
+
     test('a backlog behind an in-flight delivery is held out of the due range, still in order, and released one by one', async () => {
       const hook = await createHook(db.knex, { targetUrl: rx.url });
       for (let i = 0; i < 20; i++) await enqueueEvent(db.knex, event(i), [hook], { now: T0 });

@@ -74,7 +74,7 @@ describe(`fuzz: ${RUNS} mutated requests per operation (seed ${SEED})`, { ...rel
 
   before(async () => {
     receiver = await startReceiver('ok');
-    s = await openSession({ PING_ON_SAVE: 'false', LOGIN_FAILURES_PER_WINDOW: '1', LOGIN_WINDOW_MS: '600000', DATABASE_URL: dbUrl },
+    s = await openSession({ PING_ON_SAVE: 'false', LOGIN_FAILURES_PER_WINDOW: '1', LOGIN_WINDOW_MS: '600000', LOGIN_MAX_DELAY_MS: '2000', DATABASE_URL: dbUrl },
       { maxSockets: CONCURRENCY });
     for (let i = 0; i < 20; i++) {
       assertSucceeded(await s.client.soap(buildRequest({ op: 'SaveWebhook', webhook: { name: `fuzz-base-${i}`, events: ['fuzz.event'], targetUrl: receiver.url } }, s.ticket)), 'base hook');

@@ -54,13 +54,21 @@ describe('SQL Server claim SQL', () => {
 
   test('bindings follow the placeholders', () => {
     assert.equal((sql.match(/\?/g) ?? []).length, bindings.length);
-    assert.deepEqual(bindings, [25, req.now, req.now, req.now, req.now + 60_000, req.token]);
+    assert.deepEqual(bindings, [25, req.now, req.now, '[]', req.now, req.now + 60_000, req.token]);
+  });
+
+  test('webhooks on the skip list are left out, read from one JSON array binding (OPENJSON)', () => {
+    assert.match(s, /AND d\.webhook_id NOT IN \(SELECT CAST\(\[value\] AS bigint\) FROM OPENJSON\(\?\)\) AND NOT EXISTS/);
+    const skipping = mssqlClaimSql({ ...req, skipWebhookIds: [7, 12] });
+    assert.equal(skipping.sql, sql, 'the same statement text whatever the list');
+    assert.equal(skipping.bindings[3], '[7,12]');
   });
 
   test('knex turns the placeholders into mssql parameters', () => {
     const compiled = knexFactory({ client: 'mssql' }).raw(sql, bindings).toSQL().toNative();
     assert.match(compiled.sql, /SELECT TOP \(@p0\)/);
-    assert.match(compiled.sql, /lease_token = @p5/);
+    assert.match(compiled.sql, /OPENJSON\(@p3\)/);
+    assert.match(compiled.sql, /lease_token = @p6/);
     assert.deepEqual(compiled.bindings, bindings);
   });
 });
@@ -92,10 +100,13 @@ describe('PostgreSQL and SQLite claim SQL', () => {
     assert.match(s, /order by d\.next_attempt_at, d\.delivery_id limit \? for update of d skip locked \)/);
     assert.match(s, /returning d\.delivery_id, d\.attempt_count, d\.lease_token$/);
     assert.deepEqual(claimIndexColumns('pg'), ['status', 'next_attempt_at', 'delivery_id']);
+    assert.match(s, /and not \(d\.webhook_id = any \(select jsonb_array_elements_text\(\?::jsonb\)::bigint\)\)/);
   });
   test('SQLite: one UPDATE ... RETURNING', () => {
-    const { sql, bindings } = sqliteClaimSql(req);
+    const { sql, bindings } = sqliteClaimSql({ ...req, skipWebhookIds: [3] });
     const s = flat(sql);
+    assert.match(s, /and not \(d\.webhook_id in \(select value from json_each\(\?\)\)\)/);
+    assert.ok(bindings.includes('[3]'));
     assert.match(s, /^update wa_delivery set lease_until = \?, lease_token = \?, attempt_count = attempt_count \+ 1, held = 0 where delivery_id in \(/);
     assert.match(s, /order by d\.next_attempt_at, d\.delivery_id limit \? \) returning delivery_id, attempt_count, lease_token$/);
     assert.equal((sql.match(/\?/g) ?? []).length, bindings.length);
