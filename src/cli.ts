@@ -34,8 +34,10 @@ function setup(opts: Common, overrides: ConfigInput = {}): { config: Config; log
   return { config, logger: createLogger(config.logLevel) };
 }
 
-async function openMigrated(config: Config, logger: Logger): Promise<Database & { applied: string[] }> {
-  const db = openDatabase(config.databaseUrl, { poolMax: config.dbPoolMax });
+async function openMigrated(config: Config, logger: Logger, service = false): Promise<Database & { applied: string[] }> {
+  // A service keeps its event loop free while another process holds the SQLite lock (db.ts SqliteBusyOptions).
+  const busy = service ? { busyTimeoutMs: 20, busyWaitMs: config.sqliteBusyWaitMs } : {};
+  const db = openDatabase(config.databaseUrl, { poolMax: config.dbPoolMax, ...busy });
   let applied: string[];
   try {
     applied = await migrateLatest(db);
@@ -68,7 +70,7 @@ async function serve(opts: Common) {
   const { config, logger } = setup(opts);
   logger.info({ config: redactedConfig(config) }, 'starting');
   warnAboutRelaxedSettings(config, logger);
-  const db = await openMigrated(config, logger);
+  const db = await openMigrated(config, logger, true);
   const auth = authFor(db, config, logger);
   const admin = await auth.ensureAdmin({ userName: config.adminUser, password: config.adminPassword });
   if (admin.created && admin.generatedPassword) {
@@ -149,7 +151,7 @@ function warnAboutRelaxedSettings(config: Config, logger: Logger): void {
 async function worker(opts: Common) {
   const { config, logger } = setup(opts);
   warnAboutRelaxedSettings(config, logger);
-  const db = await openMigrated(config, logger);
+  const db = await openMigrated(config, logger, true);
   const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config) });
   await delivery.startWorker();
   logger.info({ database: db.description }, 'worker started');

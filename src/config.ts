@@ -25,6 +25,8 @@ export const configKeys = {
   host: ['HOST', z.string().default('0.0.0.0'), 'Interface to listen on'],
   databaseUrl: ['DATABASE_URL', z.string().min(1).default('sqlite:./data/webhook-agent.sqlite'),
     'sqlite:<file> (default), postgres://user:pass@host/db, or mssql://user:pass@host:1433/db'],
+  sqliteBusyWaitMs: ['SQLITE_BUSY_WAIT_MS', int(0).default(3000),
+    'SQLite: how long a request waits for a lock another process holds before it is answered "database is busy"'],
   dbPoolMax: ['DB_POOL_MAX', int(1, 1000).default(10), 'Maximum database connections (PostgreSQL, SQL Server)'],
   trustProxy: ['TRUST_PROXY', bool.default(false), 'Honour X-Forwarded-Proto/Host (set when behind a reverse proxy)'],
   maxConnections: ['MAX_CONNECTIONS', int(1).default(1000),

@@ -41,6 +41,11 @@ export const notSupported = (message: string) => new AppError('not_supported', m
 /** Wraps an unknown throw (driver errors, bugs) without leaking its text to callers. */
 export function coerceError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isDatabaseBusy(err)) {
+    return new AppError('unavailable', 'The database is busy: another process holds its write lock; nothing was changed. Try again shortly.', {
+      cause: err, friendlyText: 'The service is temporarily unavailable. Please try again shortly.',
+    });
+  }
   if (isDatabaseUnavailable(err)) {
     return new AppError('unavailable', 'The database is not reachable at the moment; nothing was changed. Try again shortly.', {
       cause: err, friendlyText: 'The service is temporarily unavailable. Please try again shortly.',
@@ -51,9 +56,16 @@ export function coerceError(err: unknown): AppError {
 
 const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ESOCKET', 'EPIPE', '57P01', '57P03', 'ENOTFOUND', 'ETIMEOUT']);
 
+/** SQLite's SQLITE_BUSY (and its extended codes): another process holds the lock. */
+export function isDatabaseBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && unavailableCodes.has(code)) return true;
+  if (isDatabaseBusy(err)) return true;
   const msg = err instanceof Error ? err.message : '';
   return /Connection terminated|Knex: Timeout acquiring a connection|connection is closed|SQLITE_BUSY/i.test(msg);
 }

@@ -99,7 +99,21 @@ function cachePreparedStatements(conn: SqliteConnection, max = 256): void {
   };
 }
 
-export function knexConfig(url: string, poolMax = 10): Knex.Config {
+/**
+ * SQLite held by another process (an operator's sqlite3 shell, a CLI command): better-sqlite3 waits for the lock
+ * synchronously, for busy_timeout, on the event loop. A service must not freeze that long, so `serve`/`worker` open
+ * the file with a short busy_timeout and wait the rest asynchronously (busyWaitMs, retrying with backoff), then fail
+ * with SQLITE_BUSY, which coerceError (errors.ts) turns into a clear "database is busy" answer. CLI commands keep a
+ * plain 5 s busy_timeout (nothing else runs in them).
+ */
+export interface SqliteBusyOptions {
+  /** busy_timeout: the longest synchronous wait of one statement (ms). */
+  busyTimeoutMs?: number;
+  /** Total asynchronous wait for the lock per statement before SQLITE_BUSY reaches the caller (ms). */
+  busyWaitMs?: number;
+}
+
+export function knexConfig(url: string, poolMax = 10, busyTimeoutMs = 5000): Knex.Config {
   const dialect = dialectOf(url);
   const migrationsConfig = { migrationSource: migrations, tableName: 'wa_migrations' };
   if (dialect === 'sqlite') {
@@ -121,7 +135,7 @@ export function knexConfig(url: string, poolMax = 10): Knex.Config {
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');
-          conn.pragma('busy_timeout = 5000');
+          conn.pragma(`busy_timeout = ${busyTimeoutMs}`);
           done(null, conn);
         },
       },
@@ -145,13 +159,45 @@ const knexLog: Knex.Config['log'] = {
   },
 };
 
-export function openDatabase(url: string, opts: { poolMax?: number } = {}): Database {
-  const knex = knexFactory({ ...knexConfig(url, opts.poolMax), log: knexLog });
+export function openDatabase(url: string, opts: { poolMax?: number } & SqliteBusyOptions = {}): Database {
+  const knex = knexFactory({ ...knexConfig(url, opts.poolMax, opts.busyTimeoutMs), log: knexLog });
+  if (dialectOf(url) === 'sqlite' && opts.busyWaitMs) waitForLockAsynchronously(knex, opts.busyWaitMs);
   return {
     knex,
     dialect: dialectOf(url),
     description: redactUrl(url),
     close: () => knex.destroy(),
+  };
+}
+
+const BUSY_WAIT = Symbol('webhook-agent sqlite busy wait');
+const patchedClients = new WeakSet<object>();
+
+/**
+ * Retries a statement that met SQLITE_BUSY with backoff (timers, not a blocked event loop) for up to waitMs. knex
+ * builds a transaction's client from the dialect's prototype, copying `config`, so the retry is installed on the
+ * prototype (once) and reads its time from the config, which only this knex instance's config carries.
+ */
+function waitForLockAsynchronously(knex: Knex, waitMs: number): void {
+  type QueryClient = { config: Record<PropertyKey, unknown>; _query(conn: unknown, obj: unknown): Promise<unknown> };
+  (knex.client as QueryClient).config[BUSY_WAIT] = waitMs;
+  const proto = Object.getPrototypeOf(knex.client) as QueryClient;
+  if (patchedClients.has(proto)) return;
+  patchedClients.add(proto);
+  const query = proto._query;
+  proto._query = async function (this: QueryClient, conn, obj) {
+    const wait = this.config?.[BUSY_WAIT];
+    if (typeof wait !== 'number') return query.call(this, conn, obj);
+    const deadline = Date.now() + wait;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
+      try {
+        return await query.call(this, conn, obj);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() + delay > deadline) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   };
 }
 

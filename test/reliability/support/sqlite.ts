@@ -12,6 +12,8 @@ export interface SqliteStatement {
 
 export interface SqliteDb {
   prepare(sql: string): SqliteStatement;
+  exec(sql: string): unknown;
+  readonly inTransaction: boolean;
   pragma(p: string): unknown;
   close(): void;
 }
