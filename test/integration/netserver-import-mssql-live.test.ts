@@ -14,6 +14,7 @@ import { createSecretCodec } from '../../src/store/secret-codec.js';
 import { createAssociate } from '../../src/store/associate-repository.js';
 import { createWebhook, getWebhook } from '../../src/store/webhook-repository.js';
 import { MANY_NOTIFY, netServerFixture, type NetServerFixture } from '../helpers/netserver-fixture.js';
+const plain = { secrets: createSecretCodec() };
 
 const skip = process.env.MSSQL_URL ? undefined : 'MSSQL_URL is not set (opt-in SQL Server suite)';
 
@@ -57,20 +58,20 @@ describe('import netserver on SQL Server (live)', { skip }, () => {
     assert.deepEqual(first.plan.invalidWebhookIds, [20]);
     assert.equal(first.written?.webhooksCreated, 4);
     assert.equal(first.written?.notifyRows, 3 + MANY_NOTIFY);
-    const h = await getWebhook(db, 3);
+    const h = await getWebhook(db, 3, plain);
     assert.equal(h?.name, 'Ørjan’s hook — 日本');
     assert.deepEqual(h?.events, ['contact.created', 'person.changed', 'sale.sold']);
     assert.equal(h?.registered.toISOString(), '2021-03-04T05:06:07.123Z');
     assert.equal(h?.registeredAssociate?.name, 'SAL');
     assert.equal(h?.updatedAssociate?.fullName, 'Ærling Østby');
-    assert.equal((await getWebhook(db, 17))?.errorEmails?.length, MANY_NOTIFY);
+    assert.equal((await getWebhook(db, 17, plain))?.errorEmails?.length, MANY_NOTIFY);
     const second = await run();
     assert.equal(second.written?.webhooksUpdated, 4);
     assert.equal(second.written?.webhooksCreated, 0);
     const id = await createWebhook(db, {
       name: 'n', events: ['a.b'], targetUrl: 'https://x.example.com', secret: null, state: 'Active', type: 'webhook', headers: null,
       properties: null, errorsEmail: null, errorEmails: null, errorAssociateIds: null, description: null, notifyVia: [], notifyWhen: [],
-    }, new Date(), 0);
+    }, new Date(), 0, plain);
     assert.ok(id > 40, `new id ${id}`);
     const a = await createAssociate(db, { name: 'newcomer', passwordHash: 'x' });
     assert.ok(a.associateId > 8, `new associate id ${a.associateId}`);

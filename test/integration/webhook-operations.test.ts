@@ -12,6 +12,7 @@ import { createWebhookOperations, type WebhookOperations } from '../../src/agent
 import { translateError } from '../../src/agent/translate-error.js';
 import { AppError } from '../../src/errors.js';
 import { openDatabase } from '../../src/store/db.js';
+import { createSecretCodec } from '../../src/store/secret-codec.js';
 
 const isCode = (code: string, field?: string) => (e: unknown) =>
   e instanceof AppError && e.code === code && (field === undefined || e.field === field);
@@ -29,7 +30,7 @@ describe('webhook operations', () => {
     await auth.addAssociate('ann', 'ann-password');
     await auth.addAssociate('bob', 'bob-password');
     ticket = (await auth.login('ann', 'ann-password'))!.ticket;
-    const agent = createWebhookAgent({ db, config: { allowInsecureTargets: true, pingOnSave: false }, target });
+    const agent = createWebhookAgent({ db, config: { allowInsecureTargets: true, pingOnSave: false }, target, secrets: createSecretCodec() });
     ops = createWebhookOperations({ agent, auth });
   });
   after(() => db.drop());
@@ -105,7 +106,7 @@ describe('webhook operations', () => {
     try {
       const deadOps = createWebhookOperations({
         auth: createAuthService({ db: gone.knex, ticketTtlMs: 60_000, loginFailuresPerWindow: 3, loginWindowMs: 60_000 }),
-        agent: createWebhookAgent({ db: gone, config: { allowInsecureTargets: true, pingOnSave: false }, target }),
+        agent: createWebhookAgent({ db: gone, config: { allowInsecureTargets: true, pingOnSave: false }, target, secrets: createSecretCodec() }),
       });
       await assert.rejects(deadOps.getWebhook({ ticket }, 1), isCode('unavailable'));
       await assert.rejects(deadOps.login('ann', 'ann-password'), isCode('unavailable'));
