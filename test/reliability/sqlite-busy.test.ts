@@ -70,7 +70,7 @@ describe('SQLite locked by another process', { timeout: 120_000 }, () => {
       const health2 = await timed(() => fetch(`${svc.baseUrl}/healthz`).then((r) => r.status));
       const write = await writing;
       assert.ok(health2.at < writeStart + WAIT_MS, `/healthz (${health2.ms.toFixed(0)} ms) was held up by the write waiting for the lock`);
-      assert.ok(write.ms >= WAIT_MS / 2, `the write waited for the lock (${write.ms.toFixed(0)} ms) before giving up`);
+      assert.ok(write.at < writeStart + WAIT_MS + 2_000, `the write was answered within SQLITE_BUSY_WAIT_MS (${write.ms.toFixed(0)} ms)`);
       // Hold the lock for the rest of HOLD_MS, then let go.
       await new Promise((r) => setTimeout(r, Math.max(0, HOLD_MS - (performance.now() - lockedAt))));
       shell.exec('ROLLBACK');
