@@ -20,8 +20,6 @@ import { createApp } from './app.js';
 import { createDeliveryRuntime } from './agent/delivery-runtime.js';
 import { secretCodecFor } from './store/secret-codec.js';
 import { reencryptSecrets } from './store/reencrypt-secrets.js';
-import { openNetServerSource } from './store/netserver-source.js';
-import { formatImportReport, importNetServer } from './agent/netserver-import.js';
 
 interface Common { config?: string; databaseUrl?: string; port?: string }
 
@@ -175,6 +173,9 @@ program.command('import').description('import webhooks from another system')
   .option('--dry-run', 'check every row and print the report; write nothing')
   .option('--skip-invalid', 'import the valid webhooks and leave out the invalid ones (listed) instead of writing nothing')
   .action(async (o: { from: string; schema: string; dryRun?: boolean; skipInvalid?: boolean }) => {
+    // Loaded here, not at start-up: the import (and the pg driver it needs for PostgreSQL sources) is a one-off command.
+    const { openNetServerSource } = await import('./store/netserver-source.js');
+    const { formatImportReport, importNetServer } = await import('./agent/netserver-import.js');
     const { config, logger } = setup(program.opts());
     const source = openNetServerSource(o.from, o.schema);
     const db = await openMigrated(config, logger);
