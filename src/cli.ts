@@ -8,10 +8,11 @@
  *   ticket <name>      print a fresh ticket for an existing associate (asks for the password)
  *   secrets reencrypt  rewrite every webhook secret with the current SECRET_ENCRYPTION_KEY (README: "Secrets at rest")
  *   import netserver   copy webhooks and their associates from a NetServer database (README: "Migrating from NetServer")
+ *   deliveries ...     delivery history and replay: list | show | retry | purge (cli-deliveries.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { Command } from 'commander';
-import { loadConfig, redactedConfig, type Config, type ConfigInput } from './config.js';
+import { configSummary, loadConfig, type Config, type ConfigInput } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { openDatabase, migrateLatest, type Database } from './store/db.js';
 import { backfillEventRows } from './store/webhook-repository.js';
@@ -20,6 +21,9 @@ import { createApp } from './app.js';
 import { createDeliveryRuntime } from './agent/delivery-runtime.js';
 import { secretCodecFor } from './store/secret-codec.js';
 import { reencryptSecrets } from './store/reencrypt-secrets.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { createMetricsApp } from './metrics/metrics-route.js';
+import { registerDeliveryCommands } from './cli-deliveries.js';
 
 interface Common { config?: string; databaseUrl?: string; port?: string }
 
@@ -52,10 +56,26 @@ function requireDisabledProto(): void {
   }
 }
 
+function metricsFor(config: Config, db: Database, logger: Logger): Metrics | undefined {
+  if (!config.metricsEnabled) return undefined;
+  return createMetrics({ db, cacheMs: config.metricsCacheMs, onError: (err) => logger.warn({ err }, 'metrics: queue figures could not be read') });
+}
+
+/** METRICS_PORT: /metrics on a listener of its own. */
+function listenMetrics(config: Config, metrics: Metrics | undefined, logger: Logger): { close(): Promise<void> } | null {
+  if (!metrics || config.metricsPort === undefined) return null;
+  const server = createMetricsApp(metrics, { token: config.metricsToken, onError: (err) => logger.warn({ err }, 'metrics scrape failed') })
+    .listen(config.metricsPort, config.host, () => {
+      const addr = server.address();
+      logger.info({ port: typeof addr === 'object' && addr ? addr.port : config.metricsPort }, 'metrics listening');
+    });
+  return { close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
 async function serve(opts: Common) {
   requireDisabledProto();
   const { config, logger } = setup(opts);
-  logger.info({ config: redactedConfig(config) }, 'starting');
+  logger.info(`starting: ${configSummary(config)}`);
   const db = await openMigrated(config, logger);
   const auth = authFor(db, config);
   const admin = await auth.ensureAdmin({ userName: config.adminUser, password: config.adminPassword });
@@ -65,9 +85,11 @@ async function serve(opts: Common) {
       'Set ADMIN_PASSWORD to choose it yourself. It is not shown again.\n\n');
   }
   const secrets = secretCodecFor(config);
-  const delivery = createDeliveryRuntime({ db, config, logger, secrets });
+  const metrics = metricsFor(config, db, logger);
+  const delivery = createDeliveryRuntime({ db, config, logger, secrets, onAttempt: metrics?.observeAttempt });
   if (config.workerEnabled) await delivery.startWorker();
-  const app = createApp({ config, db, auth, delivery, logger, secrets });
+  const app = createApp({ config, db, auth, delivery, logger, secrets, metrics });
+  const metricsServer = listenMetrics(config, metrics, logger);
   const server = app.listen(config.port, config.host, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -77,6 +99,7 @@ async function serve(opts: Common) {
   server.keepAliveTimeout = 65_000;
   onShutdown(logger, async () => {
     await new Promise<void>((r) => server.close(() => r()));
+    await metricsServer?.close();
     await delivery.stop(config.shutdownGraceMs);
     await db.close();
   });
@@ -84,11 +107,15 @@ async function serve(opts: Common) {
 
 async function worker(opts: Common) {
   const { config, logger } = setup(opts);
+  logger.info(`starting worker: ${configSummary(config)}`);
   const db = await openMigrated(config, logger);
-  const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config) });
+  const metrics = metricsFor(config, db, logger);
+  const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config), onAttempt: metrics?.observeAttempt });
   await delivery.startWorker();
+  const metricsServer = listenMetrics(config, metrics, logger);
   logger.info({ database: db.description }, 'worker started');
   onShutdown(logger, async () => {
+    await metricsServer?.close();
     await delivery.stop(config.shutdownGraceMs);
     await db.close();
   });
@@ -189,6 +216,10 @@ program.command('import').description('import webhooks from another system')
       await db.close();
     }
   });
+registerDeliveryCommands(program, async () => {
+  const { config, logger } = setup(program.opts());
+  return openMigrated(config, logger);
+});
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {
     const { config, logger } = setup(program.opts());
