@@ -19,6 +19,9 @@ import { createRestApi } from './rest/rest-api.js';
 import type { Metrics } from './metrics/metrics.js';
 import { metricsHandler } from './metrics/metrics-route.js';
 import { countedHandlers, countedLogins } from './metrics/instrument.js';
+import { createAdminApi } from './admin/admin-api.js';
+import { createAdminPage, defaultAdminUiDir } from './admin/admin-page.js';
+import { createDeliveryHistory } from './agent/delivery-history.js';
 
 export interface AppDeps {
   config: Config;
@@ -30,6 +33,8 @@ export interface AppDeps {
   secrets?: SecretCodec;
   /** This process's metrics: served at /metrics (unless METRICS_PORT moves them) and fed by the faces. */
   metrics?: Metrics;
+  /** Where the built admin page is (default: dist/admin of this package). */
+  adminUiDir?: string;
 }
 
 export const webhookVersions = [85, 86, 87, 88] as const;
@@ -75,8 +80,17 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use('/api/v1', createRestApi({ ops, bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger }));
 
+  const history = createDeliveryHistory({ db, wake: () => deps.delivery.wake() });
+  app.use('/admin/api', createAdminApi({ auth, agent, history, logger, metrics, ticketTtlMs: config.ticketTtlMs }));
+  app.get('/admin', (req, res, next) => {
+    // Relative asset URLs need the trailing slash; express matches /admin and /admin/ alike.
+    if (req.originalUrl.split('?')[0] === '/admin') res.redirect(301, '/admin/');
+    else next();
+  });
+  app.use('/admin', createAdminPage(deps.adminUiDir ?? defaultAdminUiDir()));
+
   app.use((_req, res) => {
-    res.status(404).type('text/plain').send('Not found. SOAP endpoints: /Remote/Services85..88/Webhook.svc, /Remote/Services88/SoPrincipal.svc; JSON: /api/v1/Webhook, /api/v1/Agents/Webhook, /api/v1/swagger\n');
+    res.status(404).type('text/plain').send('Not found. SOAP endpoints: /Remote/Services85..88/Webhook.svc, /Remote/Services88/SoPrincipal.svc; JSON: /api/v1/Webhook, /api/v1/Agents/Webhook, /api/v1/swagger; admin page: /admin/\n');
   });
   return app;
 }

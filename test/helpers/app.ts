@@ -202,6 +202,8 @@ export interface AppOptions {
   startWorker?: boolean;
   /** Build the process metrics (served at /metrics, fed by the worker and the faces). */
   metrics?: boolean;
+  /** The built admin page to serve at /admin/ (default: dist/admin). */
+  adminUiDir?: string;
 }
 
 export interface TestApp {
@@ -245,7 +247,7 @@ export async function startApp(dialect: Dialect, opts: AppOptions = {}): Promise
     const metrics = opts.metrics ? createMetrics({ db, cacheMs: config.metricsCacheMs }) : undefined;
     delivery = createDeliveryRuntime({ db, config, logger, onAttempt: metrics?.observeAttempt });
     if (opts.startWorker) await delivery.startWorker();
-    const app = createApp({ config, db, auth, delivery, logger, metrics });
+    const app = createApp({ config, db, auth, delivery, logger, metrics, adminUiDir: opts.adminUiDir });
     const srv = http.createServer(app);
     server = srv;
     await new Promise<void>((resolve, reject) => {
