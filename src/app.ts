@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api/v1', createRestApi({ ops, bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger }));
 
   const history = createDeliveryHistory({ db, wake: () => deps.delivery.wake() });
-  app.use('/admin/api', createAdminApi({ auth, agent, history, logger, metrics, ticketTtlMs: config.ticketTtlMs }));
+  app.use('/admin/api', createAdminApi({ auth, ops, history, logger, metrics, ticketTtlMs: config.ticketTtlMs }));
   app.get('/admin', (req, res, next) => {
     // Relative asset URLs need the trailing slash; express matches /admin and /admin/ alike.
     if (req.originalUrl.split('?')[0] === '/admin') res.redirect(301, '/admin/');

@@ -2,8 +2,9 @@
  * The admin HTTP/JSON API under /admin/api: a thin adapter over the agent (webhooks) and agent/delivery-history.ts
  * (deliveries), used by the admin page and by scripts.
  *
- * Authentication is the agent's own: a ticket from AuthenticateUsernamePassword (or POST /admin/api/session), sent
- * as `Authorization: SOTicket <ticket>` (NetServer's REST form) or held in the page's session cookie. The cookie
+ * Authentication is the agent's own (agent/webhook-operations.ts): a ticket from AuthenticateUsernamePassword (or
+ * POST /admin/api/session) as `Authorization: SOTicket <ticket>` (NetServer's REST form), a user name and password as
+ * HTTP Basic (through the same login throttle), or the page's session cookie. The cookie
  * carries that same ticket (so sessions expire, renew and are revoked exactly like tickets), HttpOnly,
  * SameSite=Strict, Path=/admin, Secure when the request came over HTTPS. Cross-site requests: besides SameSite,
  * every state-changing request authenticated by the cookie must carry the `X-Admin-Request: 1` header (a custom
@@ -15,11 +16,11 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { AppError, coerceError, type ErrorCode } from '../errors.js';
 import type { AuthService } from '../auth/auth-service.js';
-import type { WebhookAgent } from '../agent/webhook-agent.js';
+import type { Credentials, WebhookOperations } from '../agent/webhook-operations.js';
 import type { DeliveryHistory } from '../agent/delivery-history.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { outcomeOf } from '../metrics/instrument.js';
-import type { AssociateSummary, Webhook } from '../webhooks/types.js';
+import type { Webhook } from '../webhooks/types.js';
 
 export const SESSION_COOKIE = 'wa_admin_session';
 export const CSRF_HEADER = 'x-admin-request';
@@ -32,8 +33,9 @@ const httpStatus: Record<ErrorCode, number> = {
 interface Logger { warn(obj: object, msg: string): void; error(obj: object, msg: string): void }
 
 export interface AdminApiDeps {
-  auth: AuthService;
-  agent: WebhookAgent;
+  /** For ending a session (logout); everything else authenticates through ops. */
+  auth: Pick<AuthService, 'logout'>;
+  ops: WebhookOperations;
   history: DeliveryHistory;
   logger: Logger;
   metrics?: Metrics;
@@ -68,10 +70,8 @@ function sessionCookie(req: Request, value: string, maxAgeMs: number | null): st
   return attrs.join('; ');
 }
 
-type Locals = { associate: AssociateSummary; ticket: string; viaCookie: boolean };
-
 export function createAdminApi(deps: AdminApiDeps): Router {
-  const { auth, agent, history } = deps;
+  const { auth, ops, history } = deps;
   const router = express.Router();
   router.use(express.json({ limit: '64kb' }));
   router.use((_req, res, next) => {
@@ -79,14 +79,16 @@ export function createAdminApi(deps: AdminApiDeps): Router {
     next();
   });
 
-  /** One route: its name (the metrics operation), whether it needs a session, and the handler. */
-  const route = (name: string, open: boolean, fn: (req: Request, res: Response, who: Locals | null) => Promise<unknown>) =>
+  /**
+   * One route: its name (the metrics operation), whether it is open (no credentials), and the handler, which gets the
+   * caller's credentials and authenticates with them (through ops).
+   */
+  const route = (name: string, open: boolean, fn: (req: Request, res: Response, cred: Credentials) => Promise<unknown>) =>
     async (req: Request, res: Response) => {
       const t0 = performance.now();
       let outcome = 'ok';
       try {
-        const who = open ? null : await authenticate(req);
-        const body = await fn(req, res, who);
+        const body = await fn(req, res, open ? { ticket: null } : credentialsOf(req));
         if (!res.headersSent) res.json(body ?? {});
       } catch (err) {
         const e = coerceError(err);
@@ -98,13 +100,21 @@ export function createAdminApi(deps: AdminApiDeps): Router {
       }
     };
 
-  async function authenticate(req: Request): Promise<Locals> {
-    const header = /^SOTicket\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-    const ticket = header ?? cookieValue(req, SESSION_COOKIE);
-    if (!ticket) throw new AppError('unauthenticated', 'Sign in first: a session cookie or Authorization: SOTicket <ticket>');
-    const viaCookie = header === undefined;
-    if (viaCookie && req.method !== 'GET') assertSameSite(req);
-    return { associate: await auth.authenticate(ticket), ticket, viaCookie };
+  /** SOTicket or Basic from the Authorization header, else the session cookie (then changes must be same-site). */
+  function credentialsOf(req: Request): Credentials {
+    const header = req.get('authorization') ?? '';
+    const ticket = /^SOTicket\s+(\S+)$/i.exec(header)?.[1];
+    if (ticket) return { ticket };
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];
+    if (basic) {
+      const text = Buffer.from(basic, 'base64').toString('utf8');
+      const i = text.indexOf(':');
+      if (i > 0) return { userName: text.slice(0, i), password: text.slice(i + 1) };
+    }
+    const cookie = cookieValue(req, SESSION_COOKIE);
+    if (!cookie) throw new AppError('unauthenticated', 'Sign in first: a session cookie, Authorization: SOTicket <ticket> or HTTP Basic');
+    if (req.method !== 'GET') assertSameSite(req);
+    return { ticket: cookie };
   }
 
   function assertSameSite(req: Request): void {
@@ -119,43 +129,55 @@ export function createAdminApi(deps: AdminApiDeps): Router {
     if (typeof password !== 'string' || password === '') throw new AppError('invalid_argument', 'password: required', { field: 'password' });
     const origin = req.get('origin');
     if (origin && origin !== `${req.protocol}://${req.get('host')}`) throw new AppError('unauthenticated', 'Cross-origin request refused');
-    const login = await auth.login(userName.trim(), password);
+    const login = await ops.login(userName.trim(), password);
     if (!login) throw new AppError('unauthenticated', 'Wrong user name or password (or too many failed attempts: wait and try again)');
     res.set('Set-Cookie', sessionCookie(req, login.ticket, deps.ticketTtlMs));
     return { associate: { userName: login.associate.userName, fullName: login.associate.fullName }, ticket: login.ticket };
   }));
-  router.get('/session', route('session', false, async (_req, _res, who) =>
-    ({ associate: { userName: who?.associate.userName, fullName: who?.associate.fullName } })));
-  router.delete('/session', route('signOut', false, async (req, res, who) => {
-    if (who) await auth.logout(who.ticket);
+  router.get('/session', route('session', false, async (_req, _res, cred) => {
+    const who = await ops.authenticate(cred);
+    return { associate: { userName: who.userName, fullName: who.fullName } };
+  }));
+  router.delete('/session', route('signOut', false, async (req, res, cred) => {
+    await ops.authenticate(cred);
+    if ('ticket' in cred && cred.ticket) await auth.logout(cred.ticket);
     res.set('Set-Cookie', sessionCookie(req, '', null));
     return { signedOut: true };
   }));
 
-  router.get('/webhooks', route('listWebhooks', false, async () => ({ webhooks: (await agent.listWebhooks({})).map(webhookView) })));
-  router.get('/webhooks/:id', route('getWebhook', false, async (req) => webhookView(await agent.getWebhook(idParam(req.params.id, 'webhookId')))));
-  router.post('/webhooks/:id/state', route('setState', false, async (req, _res, who) => {
-    const state = (req.body as { state?: unknown } | undefined)?.state;
-    if (state !== 'Active' && state !== 'Stopped') throw new AppError('invalid_argument', "state: 'Active' or 'Stopped'", { field: 'state' });
-    const saved = await agent.saveWebhook({ webhookId: idParam(req.params.id, 'webhookId'), state }, (who as Locals).associate);
+  router.get('/webhooks', route('listWebhooks', false, async (_req, _res, cred) =>
+    ({ webhooks: (await ops.getAllWebhooks(cred, () => ({}))).map(webhookView) })));
+  router.get('/webhooks/:id', route('getWebhook', false, async (req, _res, cred) =>
+    webhookView(await ops.getWebhook(cred, idParam(req.params.id, 'webhookId'), 'webhookId'))));
+  router.post('/webhooks/:id/state', route('setState', false, async (req, _res, cred) => {
+    const saved = await ops.saveWebhook(cred, () => {
+      const state = (req.body as { state?: unknown } | undefined)?.state;
+      if (state !== 'Active' && state !== 'Stopped') throw new AppError('invalid_argument', "state: 'Active' or 'Stopped'", { field: 'state' });
+      return { webhookId: idParam(req.params.id, 'webhookId'), state };
+    });
     return webhookView(saved);
   }));
-  router.post('/webhooks/:id/test', route('testWebhook', false, async (req, _res, who) => {
-    const hook = await agent.getWebhook(idParam(req.params.id, 'webhookId'));
-    return agent.testWebhook(hook, (who as Locals).associate);
+  router.post('/webhooks/:id/test', route('testWebhook', false, async (req, _res, cred) => {
+    const hook = await ops.getWebhook(cred, idParam(req.params.id, 'webhookId'), 'webhookId');
+    return ops.testWebhook(cred, () => hook);
   }));
-  router.get('/webhooks/:id/deliveries', route('listDeliveries', false, async (req) =>
+  // Delivery history: authenticated through ops, then agent/delivery-history.ts (which checks its own inputs).
+  const withHistory = (name: string, fn: (req: Request) => Promise<unknown>) => route(name, false, async (req, _res, cred) => {
+    await ops.authenticate(cred);
+    return fn(req);
+  });
+  router.get('/webhooks/:id/deliveries', withHistory('listDeliveries', (req) =>
     history.list({ ...queryFilter(req), webhookId: idParam(req.params.id, 'webhookId') })));
-  router.get('/webhooks/:id/chart', route('chart', false, async (req) => ({ buckets: await history.chart(idParam(req.params.id, 'webhookId')) })));
-  router.post('/webhooks/:id/redeliver', route('redeliverFailed', false, async (req) =>
+  router.get('/webhooks/:id/chart', withHistory('chart', async (req) => ({ buckets: await history.chart(idParam(req.params.id, 'webhookId')) })));
+  router.post('/webhooks/:id/redeliver', withHistory('redeliverFailed', (req) =>
     history.redeliverFailed(idParam(req.params.id, 'webhookId'), (req.body as { since?: string } | undefined)?.since ?? '')));
-  router.post('/webhooks/:id/purge', route('purge', false, async (req) => {
+  router.post('/webhooks/:id/purge', withHistory('purge', (req) => {
     const b = (req.body ?? {}) as { before?: string; pending?: boolean };
     return history.purge(idParam(req.params.id, 'webhookId'), { before: b.before, pending: b.pending === true });
   }));
-  router.get('/deliveries', route('listDeliveries', false, async (req) => history.list({ ...queryFilter(req), webhookId: str(req.query.webhookId) })));
-  router.get('/deliveries/:id', route('getDelivery', false, async (req) => history.show(idParam(req.params.id, 'deliveryId'))));
-  router.post('/deliveries/:id/redeliver', route('redeliver', false, async (req) => history.redeliver(idParam(req.params.id, 'deliveryId'))));
+  router.get('/deliveries', withHistory('listDeliveries', (req) => history.list({ ...queryFilter(req), webhookId: str(req.query.webhookId) })));
+  router.get('/deliveries/:id', withHistory('getDelivery', (req) => history.show(idParam(req.params.id, 'deliveryId'))));
+  router.post('/deliveries/:id/redeliver', withHistory('redeliver', (req) => history.redeliver(idParam(req.params.id, 'deliveryId'))));
 
   router.use(route('notFound', true, async () => { throw new AppError('not_found', 'No such admin API route'); }));
   // A body express.json could not read: answered in the same error shape.

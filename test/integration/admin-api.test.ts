@@ -57,6 +57,9 @@ describe('admin API', () => {
     assert.deepEqual(one.attemptLog, []);
     const chart = (await (await get(`/webhooks/${hookId}/chart`)).json()) as { buckets: unknown[] };
     assert.equal(chart.buckets.length, 24);
+    const basic = (pw: string) => ({ Authorization: `Basic ${Buffer.from(`admin:${pw}`).toString('base64')}` });
+    assert.equal((await get('/webhooks', basic('app-test-password'))).status, 200, 'HTTP Basic, as the other JSON faces');
+    assert.equal((await get('/webhooks', basic('wrong'))).status, 401);
   });
 
   test('bad input: 400 naming the field; unknown ids 404; unknown routes 404; broken JSON 400', async () => {
@@ -104,6 +107,6 @@ describe('admin API', () => {
     const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
     assert.match(metrics, /webhook_agent_requests_total\{face="admin",operation="listWebhooks",outcome="ok"\} [1-9]/);
     assert.match(metrics, /webhook_agent_requests_total\{face="admin",operation="listDeliveries",outcome="invalid_argument"\} 1/);
-    assert.match(metrics, /webhook_agent_logins_total\{outcome="failure"\} 1/);
+    assert.match(metrics, /webhook_agent_logins_total\{outcome="failure"\} 2/);
   });
 });
