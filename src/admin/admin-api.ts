@@ -20,6 +20,7 @@ import type { Credentials, WebhookOperations } from '../agent/webhook-operations
 import type { DeliveryHistory } from '../agent/delivery-history.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { outcomeOf } from '../metrics/instrument.js';
+import { credentialsFrom } from '../rest/http-credentials.js';
 import type { Webhook } from '../webhooks/types.js';
 
 export const SESSION_COOKIE = 'wa_admin_session';
@@ -100,17 +101,10 @@ export function createAdminApi(deps: AdminApiDeps): Router {
       }
     };
 
-  /** SOTicket or Basic from the Authorization header, else the session cookie (then changes must be same-site). */
+  /** The Authorization header as the JSON faces read it (SOTicket, Basic), else the session cookie (then changes must be same-site). */
   function credentialsOf(req: Request): Credentials {
-    const header = req.get('authorization') ?? '';
-    const ticket = /^SOTicket\s+(\S+)$/i.exec(header)?.[1];
-    if (ticket) return { ticket };
-    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header)?.[1];
-    if (basic) {
-      const text = Buffer.from(basic, 'base64').toString('utf8');
-      const i = text.indexOf(':');
-      if (i > 0) return { userName: text.slice(0, i), password: text.slice(i + 1) };
-    }
+    const fromHeader = credentialsFrom(req.get('authorization'));
+    if (fromHeader) return fromHeader;
     const cookie = cookieValue(req, SESSION_COOKIE);
     if (!cookie) throw new AppError('unauthenticated', 'Sign in first: a session cookie, Authorization: SOTicket <ticket> or HTTP Basic');
     if (req.method !== 'GET') assertSameSite(req);
