@@ -28,7 +28,7 @@ function availability(): { skip?: string } {
   return { skip: reason };
 }
 
-async function until(fn: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+async function until(fn: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await fn())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
