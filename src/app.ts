@@ -18,7 +18,7 @@ import { secretCodecFor, type SecretCodec } from './store/secret-codec.js';
 import { createRestApi } from './rest/rest-api.js';
 import type { Metrics } from './metrics/metrics.js';
 import { metricsHandler } from './metrics/metrics-route.js';
-import { countedHandlers, countedLogins } from './metrics/instrument.js';
+import { countedHandlers, countedLogins, countedOperations } from './metrics/instrument.js';
 import { createAdminApi } from './admin/admin-api.js';
 import { createAdminPage, defaultAdminUiDir } from './admin/admin-page.js';
 import { createDeliveryHistory } from './agent/delivery-history.js';
@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: countedHandlers(principalHandlers({ ops, contract: contractFor('SoPrincipal', 88) }), metrics, 'soap'),
   }));
 
-  app.use('/api/v1', createRestApi({ ops, bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger }));
+  app.use('/api/v1', createRestApi({ ops: countedOperations(ops, metrics, 'rest'), bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger }));
 
   const history = createDeliveryHistory({ db, wake: () => deps.delivery.wake() });
   app.use('/admin/api', createAdminApi({ auth, ops, history, logger, metrics, ticketTtlMs: config.ticketTtlMs }));

@@ -4,6 +4,7 @@
  */
 import type { AuthService } from '../auth/auth-service.js';
 import type { SoapHandlers } from '../soap/soap-endpoint.js';
+import type { WebhookOperations } from '../agent/webhook-operations.js';
 import type { Metrics } from './metrics.js';
 
 /** The outcome label of a failed call: the AppError code when there is one, else 'internal'. */
@@ -46,4 +47,24 @@ export function countedLogins(auth: AuthService, metrics: Metrics | undefined): 
       return r;
     },
   };
+}
+
+/** The webhook operations with each call timed and counted under `face` (the RESTful and Agents JSON faces). */
+export function countedOperations(ops: WebhookOperations, metrics: Metrics | undefined, face: string): WebhookOperations {
+  if (!metrics) return ops;
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(ops) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
+    out[name] = async (...args: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        const result = await fn(...args);
+        metrics.observeRequest(face, name, 'ok', (performance.now() - t0) / 1000);
+        return result;
+      } catch (err) {
+        metrics.observeRequest(face, name, outcomeOf(err), (performance.now() - t0) / 1000);
+        throw err;
+      }
+    };
+  }
+  return out as WebhookOperations;
 }

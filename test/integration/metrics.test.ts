@@ -73,7 +73,10 @@ for (const dialect of testDialects) {
         assert.equal((await app.login('admin', 'wrong password')).succeeded, true);
         assert.equal((await app.call(88, 'GetAllWebhooks', '', { ticket: 'not-a-ticket' })).succeeded, false);
         assert.equal((await app.call(88, 'GetWebhook', '<WebhookId>999999</WebhookId>')).succeeded, false);
+        const rest = await fetch(`${app.baseUrl}/api/v1/Webhook`, { headers: { Authorization: `SOTicket ${app.ticket}` } });
+        assert.equal(rest.status, 200);
         const after = await scrape();
+        assert.equal(sample(after, 'webhook_agent_requests_total', { face: 'rest', operation: 'getAllWebhooks', outcome: 'ok' }), 1);
         assert.equal(sample(after, 'webhook_agent_logins_total', { outcome: 'failure' }), 1);
         assert.equal(sample(after, 'webhook_agent_requests_total', { face: 'soap', operation: 'GetAllWebhooks', outcome: 'unauthenticated' }), 1);
         assert.equal(sample(after, 'webhook_agent_requests_total', { face: 'soap', operation: 'GetWebhook', outcome: 'not_found' }), 1);
