@@ -6,6 +6,7 @@ import { runSerializerBench } from './serializer.js';
 import { runSoapBench } from './soap.js';
 import { runDeliveryBench } from './delivery.js';
 import { runRestBench } from './rest.js';
+import { runCountersUnderLoad, runScrapeCost } from './metrics.js';
 
 console.log('== serializer (bench/serializer.ts)');
 await runSerializerBench();
@@ -15,3 +16,6 @@ console.log('\n== RESTful face requests/s vs plain express (bench/rest.ts)');
 await runRestBench();
 console.log('\n== delivery (bench/delivery.ts)');
 await runDeliveryBench();
+console.log('\n== /metrics scrape cost and counters under load (bench/metrics.ts)');
+await runScrapeCost();
+await runCountersUnderLoad();

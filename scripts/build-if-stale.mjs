@@ -22,8 +22,8 @@ function mtime(path) {
   }
 }
 
-const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'].map((p) => join(root, p));
-const built = Math.min(mtime(stamp), mtime(join(root, 'dist', 'src', 'cli.js')));
+const inputs = ['src', 'web', 'scripts/build-admin.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'package-lock.json'].map((p) => join(root, p));
+const built = Math.min(mtime(stamp), mtime(join(root, 'dist', 'src', 'cli.js')), mtime(join(root, 'dist', 'admin', 'index.html')));
 if (inputs.some((p) => mtime(p) > -Infinity && newest(p) > built)) {
   const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);

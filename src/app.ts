@@ -16,6 +16,12 @@ import { createWebhookAgent } from './agent/webhook-agent.js';
 import { createWebhookOperations } from './agent/webhook-operations.js';
 import { secretCodecFor, type SecretCodec } from './store/secret-codec.js';
 import { createRestApi } from './rest/rest-api.js';
+import type { Metrics } from './metrics/metrics.js';
+import { metricsHandler } from './metrics/metrics-route.js';
+import { countedHandlers, countedLogins, countedOperations } from './metrics/instrument.js';
+import { createAdminApi } from './admin/admin-api.js';
+import { createAdminPage, defaultAdminUiDir } from './admin/admin-page.js';
+import { createDeliveryHistory } from './agent/delivery-history.js';
 
 export interface AppDeps {
   config: Config;
@@ -25,12 +31,17 @@ export interface AppDeps {
   logger: Logger;
   /** How webhook secrets are stored; default: built from config (SECRET_ENCRYPTION_KEY / _OLD_KEYS). */
   secrets?: SecretCodec;
+  /** This process's metrics: served at /metrics (unless METRICS_PORT moves them) and fed by the faces. */
+  metrics?: Metrics;
+  /** Where the built admin page is (default: dist/admin of this package). */
+  adminUiDir?: string;
 }
 
 export const webhookVersions = [85, 86, 87, 88] as const;
 
 export function createApp(deps: AppDeps): express.Express {
-  const { config, db, logger } = deps;
+  const { config, db, logger, metrics } = deps;
+  const auth = countedLogins(deps.auth, metrics);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
@@ -48,25 +59,38 @@ export function createApp(deps: AppDeps): express.Express {
     }
   });
 
+  if (metrics && config.metricsPort === undefined) {
+    app.get('/metrics', metricsHandler(metrics, { token: config.metricsToken, onError: (err) => logger.warn({ err }, 'metrics scrape failed') }));
+  }
+
   const agent = createWebhookAgent({
-    db, config, target: deps.delivery.target, wake: (webhookIds) => deps.delivery.wake(webhookIds), secrets: deps.secrets ?? secretCodecFor(config),
+    db, config, target: deps.delivery.target, wake: (webhookIds) => deps.delivery.wake(webhookIds), secrets: deps.secrets ?? secretCodecFor(config), logger,
   });
-  const ops = createWebhookOperations({ agent, auth: deps.auth });
+  const ops = createWebhookOperations({ agent, auth });
   const common = { bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger };
   for (const version of webhookVersions) {
     const contract = contractFor('Webhook', version);
     app.use(`/Remote/Services${version}/Webhook.svc`, createSoapEndpoint({
-      ...common, wsdlXml: contract.wsdlXml, handlers: webhookHandlers({ ops }),
+      ...common, wsdlXml: contract.wsdlXml, handlers: countedHandlers(webhookHandlers({ ops }), metrics, 'soap'),
     }));
   }
   app.use('/Remote/Services88/SoPrincipal.svc', createSoapEndpoint({
-    ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: principalHandlers({ ops, contract: contractFor('SoPrincipal', 88) }),
+    ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: countedHandlers(principalHandlers({ ops, contract: contractFor('SoPrincipal', 88) }), metrics, 'soap'),
   }));
 
-  app.use('/api/v1', createRestApi({ ops, bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger }));
+  app.use('/api/v1', createRestApi({ ops: countedOperations(ops, metrics, 'rest'), bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger }));
+
+  const history = createDeliveryHistory({ db, wake: () => deps.delivery.wake() });
+  app.use('/admin/api', createAdminApi({ auth, ops, history, logger, metrics, ticketTtlMs: config.ticketTtlMs }));
+  app.get('/admin', (req, res, next) => {
+    // Relative asset URLs need the trailing slash; express matches /admin and /admin/ alike.
+    if (req.originalUrl.split('?')[0] === '/admin') res.redirect(301, '/admin/');
+    else next();
+  });
+  app.use('/admin', createAdminPage(deps.adminUiDir ?? defaultAdminUiDir()));
 
   app.use((_req, res) => {
-    res.status(404).type('text/plain').send('Not found. SOAP endpoints: /Remote/Services85..88/Webhook.svc, /Remote/Services88/SoPrincipal.svc; JSON: /api/v1/Webhook, /api/v1/Agents/Webhook, /api/v1/swagger\n');
+    res.status(404).type('text/plain').send('Not found. SOAP endpoints: /Remote/Services85..88/Webhook.svc, /Remote/Services88/SoPrincipal.svc; JSON: /api/v1/Webhook, /api/v1/Agents/Webhook, /api/v1/swagger; admin page: /admin/\n');
   });
   return app;
 }

@@ -8,11 +8,12 @@
  *   ticket <name>      print a fresh ticket for an existing associate (asks for the password)
  *   secrets reencrypt  rewrite every webhook secret with the current SECRET_ENCRYPTION_KEY (README: "Secrets at rest")
  *   import netserver   copy webhooks and their associates from a NetServer database (README: "Migrating from NetServer")
+ *   deliveries ...     delivery history and replay: list | show | retry | purge (cli-deliveries.ts)
  */
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Command } from 'commander';
-import { loadConfig, redactedConfig, type Config, type ConfigInput } from './config.js';
+import { configSummary, loadConfig, type Config, type ConfigInput } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { openDatabase, migrateLatest, type Database } from './store/db.js';
 import { backfillEventRows } from './store/webhook-repository.js';
@@ -21,8 +22,9 @@ import { createApp } from './app.js';
 import { createDeliveryRuntime } from './agent/delivery-runtime.js';
 import { secretCodecFor } from './store/secret-codec.js';
 import { reencryptSecrets } from './store/reencrypt-secrets.js';
-import { openNetServerSource } from './store/netserver-source.js';
-import { formatImportReport, importNetServer } from './agent/netserver-import.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { createMetricsApp } from './metrics/metrics-route.js';
+import { registerDeliveryCommands } from './cli-deliveries.js';
 
 interface Common { config?: string; databaseUrl?: string; port?: string }
 
@@ -65,10 +67,26 @@ function requireDisabledProto(): void {
   }
 }
 
+function metricsFor(config: Config, db: Database, logger: Logger): Metrics | undefined {
+  if (!config.metricsEnabled) return undefined;
+  return createMetrics({ db, cacheMs: config.metricsCacheMs, onError: (err) => logger.warn({ err }, 'metrics: queue figures could not be read') });
+}
+
+/** METRICS_PORT: /metrics on a listener of its own. */
+function listenMetrics(config: Config, metrics: Metrics | undefined, logger: Logger): { close(): Promise<void> } | null {
+  if (!metrics || config.metricsPort === undefined) return null;
+  const server = createMetricsApp(metrics, { token: config.metricsToken, onError: (err) => logger.warn({ err }, 'metrics scrape failed') })
+    .listen(config.metricsPort, config.host, () => {
+      const addr = server.address();
+      logger.info({ port: typeof addr === 'object' && addr ? addr.port : config.metricsPort }, 'metrics listening');
+    });
+  return { close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
 async function serve(opts: Common) {
   requireDisabledProto();
   const { config, logger } = setup(opts);
-  logger.info({ config: redactedConfig(config) }, 'starting');
+  logger.info(`starting: ${configSummary(config)}`);
   warnAboutRelaxedSettings(config, logger);
   const db = await openMigrated(config, logger, true);
   const auth = authFor(db, config, logger);
@@ -80,9 +98,11 @@ async function serve(opts: Common) {
   }
   const stopPruning = pruneTicketsPeriodically(auth, logger);
   const secrets = secretCodecFor(config);
-  const delivery = createDeliveryRuntime({ db, config, logger, secrets });
+  const metrics = metricsFor(config, db, logger);
+  const delivery = createDeliveryRuntime({ db, config, logger, secrets, onAttempt: metrics?.observeAttempt });
   if (config.workerEnabled) await delivery.startWorker();
-  const app = createApp({ config, db, auth, delivery, logger, secrets });
+  const app = createApp({ config, db, auth, delivery, logger, secrets, metrics });
+  const metricsServer = listenMetrics(config, metrics, logger);
   const server = app.listen(config.port, config.host, () => {
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -94,6 +114,7 @@ async function serve(opts: Common) {
   onShutdown(logger, async () => {
     await new Promise<void>((r) => server.close(() => r()));
     stopPruning();
+    await metricsServer?.close();
     await delivery.stop(config.shutdownGraceMs);
     await db.close();
   });
@@ -150,12 +171,16 @@ function warnAboutRelaxedSettings(config: Config, logger: Logger): void {
 
 async function worker(opts: Common) {
   const { config, logger } = setup(opts);
+  logger.info(`starting worker: ${configSummary(config)}`);
   warnAboutRelaxedSettings(config, logger);
   const db = await openMigrated(config, logger, true);
-  const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config) });
+  const metrics = metricsFor(config, db, logger);
+  const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config), onAttempt: metrics?.observeAttempt });
   await delivery.startWorker();
+  const metricsServer = listenMetrics(config, metrics, logger);
   logger.info({ database: db.description }, 'worker started');
   onShutdown(logger, async () => {
+    await metricsServer?.close();
     await delivery.stop(config.shutdownGraceMs);
     await db.close();
   });
@@ -243,6 +268,9 @@ program.command('import').description('import webhooks from another system')
   .option('--dry-run', 'check every row and print the report; write nothing')
   .option('--skip-invalid', 'import the valid webhooks and leave out the invalid ones (listed) instead of writing nothing')
   .action(async (o: { from: string; schema: string; dryRun?: boolean; skipInvalid?: boolean }) => {
+    // Loaded here, not at start-up: the import (and the pg driver it needs for PostgreSQL sources) is a one-off command.
+    const { openNetServerSource } = await import('./store/netserver-source.js');
+    const { formatImportReport, importNetServer } = await import('./agent/netserver-import.js');
     const { config, logger } = setup(program.opts());
     const source = openNetServerSource(o.from, o.schema);
     const db = await openMigrated(config, logger);
@@ -256,6 +284,10 @@ program.command('import').description('import webhooks from another system')
       await db.close();
     }
   });
+registerDeliveryCommands(program, async () => {
+  const { config, logger } = setup(program.opts());
+  return openMigrated(config, logger);
+});
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {
     const { config, logger } = setup(program.opts());

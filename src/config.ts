@@ -76,6 +76,12 @@ export const configKeys = {
   shutdownGraceMs: ['SHUTDOWN_GRACE_MS', int(0).default(10_000), 'On SIGTERM, how long in-flight attempts may finish'],
   smtpUrl: ['SMTP_URL', z.string().optional(), 'smtp://user:pass@host:port for error e-mails (unset: no e-mail)'],
   smtpFrom: ['SMTP_FROM', z.string().default('webhook-agent@localhost'), 'From address of error e-mails'],
+  metricsEnabled: ['METRICS_ENABLED', bool.default(true), 'Serve GET /metrics (Prometheus text format)'],
+  metricsPort: ['METRICS_PORT', int(0, 65535).optional(),
+    'Serve /metrics on this port instead of PORT (on HOST); the only way a `worker` process exposes its metrics'],
+  metricsToken: ['METRICS_TOKEN', z.string().min(16, 'must be at least 16 characters').optional(),
+    'When set, /metrics requires `Authorization: Bearer <token>`'],
+  metricsCacheMs: ['METRICS_CACHE_MS', int(0).default(5000), 'How long the queue and webhook figures of /metrics are reused between scrapes'],
 } as const;
 
 type Keys = typeof configKeys;
@@ -139,8 +145,27 @@ export function redactUrl(url: string): string {
 /** For logs: the configuration without secrets. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config };
-  for (const k of ['adminPassword', 'secretKey', 'smtpUrl'] as const) if (out[k]) out[k] = '[redacted]';
+  for (const k of ['adminPassword', 'secretKey', 'smtpUrl', 'metricsToken'] as const) if (out[k]) out[k] = '[redacted]';
   out.secretOldKeys = config.secretOldKeys.map(() => '[redacted]');
   out.databaseUrl = redactUrl(String(config.databaseUrl));
   return out;
+}
+
+/**
+ * The configuration on one readable line for the start-up log: `key=value` in the order of configKeys, secrets
+ * shown only as set/unset, the database URL with its password masked, lists comma-joined.
+ */
+export function configSummary(config: Config): string {
+  const secret = new Set<string>(['adminPassword', 'secretKey', 'smtpUrl', 'metricsToken', 'secretOldKeys']);
+  const parts: string[] = [];
+  for (const key of Object.keys(configKeys) as Array<keyof Config>) {
+    const v: unknown = config[key];
+    let text: string;
+    if (secret.has(key)) text = Array.isArray(v) ? String(v.length) : v ? 'set' : 'unset';
+    else if (key === 'databaseUrl') text = redactUrl(String(v));
+    else if (v === undefined) text = 'unset';
+    else text = Array.isArray(v) ? v.join(',') || 'none' : String(v);
+    parts.push(`${key}=${/\s/.test(text) ? JSON.stringify(text) : text}`);
+  }
+  return parts.join(' ');
 }

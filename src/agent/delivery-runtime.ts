@@ -14,6 +14,7 @@ import { createSender } from '../delivery/sender.js';
 import { createWorker, type Worker } from '../delivery/worker.js';
 import { checkTargetUrl, defaultResolve, type Resolve } from '../delivery/target-guard.js';
 import type { TargetPort } from './webhook-agent.js';
+import type { AttemptObserver } from '../delivery/attempt-report.js';
 import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
 
 export interface DeliveryRuntime {
@@ -55,6 +56,8 @@ export function createDeliveryRuntime(deps: {
   lookup?: Resolve;
   /** How webhook secrets are stored; default: built from the configuration. */
   secrets?: SecretCodec;
+  /** Told of every attempt the worker records (metrics). */
+  onAttempt?: AttemptObserver;
 }): DeliveryRuntime {
   const { db, config, logger } = deps;
   const secrets = deps.secrets ?? secretCodecFor(config);
@@ -67,7 +70,7 @@ export function createDeliveryRuntime(deps: {
       sendTestEvent: (hook, associateId) => sender.sendTestEvent(hook, { changedByAssociateId: associateId }),
     },
     async startWorker() {
-      worker = createWorker({ db, config, logger, lookup, secrets });
+      worker = createWorker({ db, config, logger, lookup, secrets, onAttempt: deps.onAttempt });
       await worker.start();
     },
     wake: (webhookIds) => worker?.wake(webhookIds),

@@ -89,6 +89,11 @@ export function planImport(snapshot: NetServerSnapshot, target: TargetState, pol
       ? { totalCalls: u.totalCalls, totalErrors: u.totalErrors, consecutiveErrors: u.consecutiveErrors, lastError: u.lastError, audit: auditOf(u, hook.audit.registered) }
       : null;
     webhooks.push(hook);
+    const here = target.webhookUpdated.get(w.webhookId);
+    if (here && here.getTime() > (hook.audit.updated ?? hook.audit.registered).getTime()) {
+      issues.push({ level: 'warning', webhookId: w.webhookId,
+        message: `was changed here (${here.toISOString()}) after NetServer's last update: this run overwrites that change` });
+    }
 
     const url = hook.input.targetUrl;
     const refusal = checkTargetUrl(url, policy);

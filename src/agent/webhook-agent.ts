@@ -36,6 +36,8 @@ export interface WebhookAgentDeps {
   /** Called after SignalEvent commits (with the webhooks that got a delivery), so an in-process worker starts at once. */
   wake?: (webhookIds?: readonly number[]) => void;
   now?: () => Date;
+  /** Where a state change made through the agent (re-activation, stop) is logged at warn. */
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 export function createDefaultWebhook(): Webhook {
@@ -106,6 +108,10 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
       });
       const saved = await getWebhook(db.knex, savedId, secretOpts);
       if (!saved) throw notFound(`Webhook ${savedId}`);
+      if (existing && existing.state !== saved.state) {
+        deps.logger?.warn({ webhookId: saved.webhookId, webhookName: saved.name, from: existing.state, to: saved.state, byAssociateId: by.associateId },
+          `webhook state changed: ${saved.state}${saved.state === 'Active' ? ' (parked deliveries drain now)' : ''}`);
+      }
       // A hook made Active again drains its parked deliveries: wake the worker.
       if (saved.state === 'Active') deps.wake?.();
       return saved;

@@ -51,6 +51,7 @@ import { createErrorMailer, firstFailureError, type ErrorMailer } from './error-
 import { fireStateEvent } from './state-event.js';
 import type { DeliveryOutcome } from './outcome.js';
 import type { Resolve } from './target-guard.js';
+import { firstLine, logAttempt, type AttemptObserver, type AttemptReport } from './attempt-report.js';
 import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
 import { listenConnectionOf, listenForOutbox, type OutboxListener } from '../store/outbox-notify.js';
 
@@ -85,6 +86,8 @@ export interface WorkerOptions {
    * The object form sets the reconnect backoff and the liveness probe interval.
    */
   listen?: boolean | { retryMinMs?: number; retryMaxMs?: number; probeIntervalMs?: number };
+  /** Told of every recorded attempt (metrics); the log lines are written anyway. */
+  onAttempt?: AttemptObserver;
 }
 
 export interface WorkerStats {
@@ -286,6 +289,19 @@ export function createWorker(opts: WorkerOptions): Worker {
     }
   }
 
+  /** The log line(s) of an attempt and the observer (metrics): delivery/attempt-report.ts. */
+  function report(c: ClaimedDelivery, record: AttemptRecord, result: { consecutiveErrors: number; becameTooManyErrors: boolean }): void {
+    const t = record.transition;
+    const r: AttemptReport = {
+      deliveryId: c.deliveryId, webhookId: c.webhookId, webhookName: c.hook.name, eventName: c.eventName, eventId: c.eventUuid,
+      attemptNo: c.attemptNo, outcome: record.outcome, httpStatus: record.httpStatus, errorClass: record.errorClass,
+      error: record.outcome === 'success' ? null : firstLine(record.report), durationMs: record.durationMs, next: t.status,
+      nextAttemptAt: t.status === 'pending' ? t.nextAttemptAt : null, ...result,
+    };
+    logAttempt(logger, r);
+    opts.onAttempt?.(r);
+  }
+
   async function processOne(c: ClaimedDelivery, controller: AbortController, host: string): Promise<void> {
     const startedAt = now();
     let outcome: DeliveryOutcome | null | 'secret_unreadable' = null;
@@ -330,12 +346,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     }
     if (record.usage === 'success') stats.succeeded++;
     else stats.failed++;
-    logger.debug({ deliveryId: c.deliveryId, webhookId: c.webhookId, attempt: c.attemptNo, outcome: record.outcome,
-      status: record.httpStatus, next: record.transition.status }, 'attempt recorded');
-    if (result.becameTooManyErrors) {
-      logger.warn({ webhookId: c.webhookId, consecutiveErrors: result.consecutiveErrors, outcome: record.outcome },
-        'webhook set to TooManyErrors');
-    }
+    report(c, record, result);
     // consecutive_errors was incremented in the committed transaction: only one attempt sees it reach 1.
     const firstFailure = record.usage === 'error' && result.consecutiveErrors === 1;
     if (result.becameTooManyErrors || firstFailure) await notifyFailure(c, record, result.becameTooManyErrors, firstFailure);

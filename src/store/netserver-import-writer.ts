@@ -9,7 +9,7 @@
 import type { Knex } from 'knex';
 import { flagsToInt, notifyViaFlags, notifyWhenFlags, stateToInt, type WebhookInput } from '../webhooks/types.js';
 import type { Database, Dialect } from './db.js';
-import { chunked, insertInChunks, toInt } from './row-mapping.js';
+import { chunked, insertInChunks, toDate, toInt } from './row-mapping.js';
 import type { SecretCodec } from './secret-codec.js';
 
 export interface ImportAudit {
@@ -52,14 +52,17 @@ export interface ImportWriteResult {
 /** What the target already holds, for the dry-run report and the conflict checks. */
 export interface TargetState {
   webhookIds: Set<number>;
+  /** When each existing hook was last updated here (null: never). */
+  webhookUpdated: Map<number, Date | null>;
   associates: Array<{ associateId: number; name: string; hasPassword: boolean }>;
 }
 
 export async function readTargetState(k: Knex): Promise<TargetState> {
-  const hooks = (await k('webhook').select('webhook_id')) as Array<{ webhook_id: unknown }>;
+  const hooks = (await k('webhook').select('webhook_id', 'updated')) as Array<{ webhook_id: unknown; updated: unknown }>;
   const assoc = (await k('associate').select('associate_id', 'name', 'password_hash')) as Array<{ associate_id: unknown; name: string; password_hash: string }>;
   return {
     webhookIds: new Set(hooks.map((h) => toInt(h.webhook_id))),
+    webhookUpdated: new Map(hooks.map((h) => [toInt(h.webhook_id), toDate(h.updated)])),
     associates: assoc.map((a) => ({ associateId: toInt(a.associate_id), name: a.name, hasPassword: a.password_hash !== '' })),
   };
 }

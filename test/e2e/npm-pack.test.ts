@@ -46,6 +46,7 @@ describe('npm pack: the installed webhook-agent bin', () => {
     const files = spawnSync('tar', ['-tzf', join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!)], { encoding: 'utf8' }).stdout.split('\n');
     assert.ok(files.includes('package/dist/src/cli.js'));
     assert.ok(files.includes('package/README.md'));
+    assert.ok(files.includes('package/dist/admin/index.html') && files.includes('package/dist/admin/app.js'), 'the admin page bundle is packed');
     assert.ok(!files.some((f) => f.startsWith('package/src/') || f.startsWith('package/test/') || f.endsWith('.ts') && !f.endsWith('.d.ts')));
   });
 
@@ -89,6 +90,9 @@ describe('npm pack: the installed webhook-agent bin', () => {
       assert.ok(ticket, login.text.slice(0, 400));
       const all = await soapCall(base, 88, 'GetAllWebhooks', '', { ticket });
       assert.equal(all.succeeded, true, all.text.slice(0, 400));
+      const adminPage = await fetch(`${base}/admin/`);
+      assert.equal(adminPage.status, 200, 'the installed package serves the admin page');
+      assert.match(await adminPage.text(), /<script type="module" src="app.js">/);
       // A crafted id="__proto__" is answered, and the service keeps serving.
       const crafted = await fetch(`${base}/Remote/Services88/Webhook.svc`, {
         method: 'POST',

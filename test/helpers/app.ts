@@ -15,6 +15,7 @@ import { createLogger } from '../../src/logger.js';
 import { createAuthService, type AuthService } from '../../src/auth/auth-service.js';
 import { createDeliveryRuntime, type DeliveryRuntime } from '../../src/agent/delivery-runtime.js';
 import { createApp } from '../../src/app.js';
+import { createMetrics, type Metrics } from '../../src/metrics/metrics.js';
 import type { Dialect } from '../../src/store/db.js';
 import { freshDatabase, type TestDatabase } from './db.js';
 
@@ -199,6 +200,10 @@ export interface AppOptions {
   env?: Record<string, string>;
   /** Start the delivery worker (default: not started). */
   startWorker?: boolean;
+  /** Build the process metrics (served at /metrics, fed by the worker and the faces). */
+  metrics?: boolean;
+  /** The built admin page to serve at /admin/ (default: dist/admin). */
+  adminUiDir?: string;
 }
 
 export interface TestApp {
@@ -207,6 +212,7 @@ export interface TestApp {
   config: Config;
   auth: AuthService;
   delivery: DeliveryRuntime;
+  metrics?: Metrics;
   /** The admin's ticket, from a real AuthenticateUsernamePassword call. */
   ticket: string;
   call(version: number, op: string, bodyInnerXml: string, opts?: CallOptions): Promise<SoapResult>;
@@ -239,9 +245,10 @@ export async function startApp(dialect: Dialect, opts: AppOptions = {}): Promise
       loginMaxDelayMs: config.loginMaxDelayMs, logger,
     });
     await auth.ensureAdmin({ userName: config.adminUser, password: config.adminPassword });
-    delivery = createDeliveryRuntime({ db, config, logger });
+    const metrics = opts.metrics ? createMetrics({ db, cacheMs: config.metricsCacheMs }) : undefined;
+    delivery = createDeliveryRuntime({ db, config, logger, onAttempt: metrics?.observeAttempt });
     if (opts.startWorker) await delivery.startWorker();
-    const app = createApp({ config, db, auth, delivery, logger });
+    const app = createApp({ config, db, auth, delivery, logger, metrics, adminUiDir: opts.adminUiDir });
     const srv = http.createServer(app);
     server = srv;
     await new Promise<void>((resolve, reject) => {
@@ -257,7 +264,7 @@ export async function startApp(dialect: Dialect, opts: AppOptions = {}): Promise
     if (!ticket) throw new Error(`admin login failed (${auth0.status}): ${auth0.text.slice(0, 600)}`);
     const d = delivery;
     return {
-      baseUrl, db, config, auth, delivery: d, ticket,
+      baseUrl, db, config, auth, delivery: d, ticket, metrics,
       call: (version, op, inner, o = {}) => soapCall(baseUrl, version, op, inner, { ...o, defaultTicket: ticket }),
       login,
       async close() {

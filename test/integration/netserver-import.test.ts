@@ -186,6 +186,17 @@ for (const dialect of testDialects) {
       const a = await app.auth.addAssociate('newcomer', 'pw-3');
       assert.ok(a.associateId > 8, `new associate id ${a.associateId}`);
     });
+
+    test('a dry run after a hook was changed here warns that a run would overwrite the change', async () => {
+      const before = await run({ dryRun: true, skipInvalid: true });
+      assert.deepEqual(before.plan.issues.filter((i) => /was changed here/.test(i.message)), []);
+      const receiver = await startReceiver(200);
+      const saved = await app.call(V, 'SaveWebhook', webhookXml({ id: 4, name: 'renamed here', events: ['project.created'], targetUrl: receiver.url }));
+      await receiver.close();
+      assert.equal(saved.succeeded, true, saved.text.slice(0, 500));
+      const after = await run({ dryRun: true, skipInvalid: true });
+      assert.deepEqual(after.plan.issues.filter((i) => /was changed here/.test(i.message)).map((i) => i.webhookId), [4]);
+    });
   });
 }
 

@@ -95,6 +95,17 @@ describe('the SoapUI TestSuite against the running service', () => {
     assert.ok(receiver.requests.some((r) => r.headers['x-superoffice-event'] === 'contact.created'), 'the signalled event was delivered');
   });
 
+  test("the interfaces' cached WSDLs are what the service serves on ?wsdl (apart from the address)", async () => {
+    const doc = new DOMParser().parseFromString(projectXml, 'text/xml') as unknown as Document;
+    for (const iface of conKids(doc.documentElement, 'interface')) {
+      const part = conKids(conKids(iface, 'definitionCache')[0], 'part')[0];
+      const url = new URL(conKids(part, 'url')[0].textContent!);
+      const served = await (await fetch(`${app.baseUrl}${url.pathname}?wsdl`)).text();
+      const cached = conKids(part, 'content')[0].textContent!;
+      assert.equal(cached, served.split(app.baseUrl).join(url.origin), iface.getAttribute('name') ?? '');
+    }
+  });
+
   test('the runner fails a step whose assertion does not hold, and a wrong password stops the run at the login', async () => {
     const tampered = projectXml.replace('<content>Active</content>', '<content>Stopped</content>');
     assert.notEqual(tampered, projectXml);

@@ -1,0 +1,70 @@
+/**
+ * Counting what the faces do without touching them: SOAP handlers (and any map of named async operations) wrapped
+ * to time and count each call by outcome, and an AuthService whose logins are counted.
+ */
+import type { AuthService } from '../auth/auth-service.js';
+import type { SoapHandlers } from '../soap/soap-endpoint.js';
+import type { WebhookOperations } from '../agent/webhook-operations.js';
+import type { Metrics } from './metrics.js';
+
+/** The outcome label of a failed call: the AppError code when there is one, else 'internal'. */
+export function outcomeOf(err: unknown): string {
+  const code = (err as { code?: unknown; isBusinessError?: unknown } | null);
+  return code?.isBusinessError === true && typeof code.code === 'string' ? code.code : 'internal';
+}
+
+export function countedHandlers(handlers: SoapHandlers, metrics: Metrics | undefined, face: string): SoapHandlers {
+  if (!metrics) return handlers;
+  const out: SoapHandlers = {};
+  for (const [name, handler] of Object.entries(handlers)) {
+    out[name] = async (body, ctx) => {
+      const t0 = performance.now();
+      try {
+        const result = await handler(body, ctx);
+        metrics.observeRequest(face, name, 'ok', (performance.now() - t0) / 1000);
+        return result;
+      } catch (err) {
+        metrics.observeRequest(face, name, outcomeOf(err), (performance.now() - t0) / 1000);
+        throw err;
+      }
+    };
+  }
+  return out;
+}
+
+export function countedLogins(auth: AuthService, metrics: Metrics | undefined): AuthService {
+  if (!metrics) return auth;
+  return {
+    ...auth,
+    async login(userName, password) {
+      const r = await auth.login(userName, password);
+      metrics.observeLogin(r ? 'success' : 'failure');
+      return r;
+    },
+    async checkLogin(userName, password) {
+      const r = await auth.checkLogin(userName, password);
+      metrics.observeLogin(r ? 'success' : 'failure');
+      return r;
+    },
+  };
+}
+
+/** The webhook operations with each call timed and counted under `face` (the RESTful and Agents JSON faces). */
+export function countedOperations(ops: WebhookOperations, metrics: Metrics | undefined, face: string): WebhookOperations {
+  if (!metrics) return ops;
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(ops) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
+    out[name] = async (...args: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        const result = await fn(...args);
+        metrics.observeRequest(face, name, 'ok', (performance.now() - t0) / 1000);
+        return result;
+      } catch (err) {
+        metrics.observeRequest(face, name, outcomeOf(err), (performance.now() - t0) / 1000);
+        throw err;
+      }
+    };
+  }
+  return out as WebhookOperations;
+}

@@ -1,0 +1,215 @@
+/**
+ * The admin page in a real browser: Debian's headless Chromium driven by playwright-core, against the real app (its
+ * worker running) and loopback receivers. Sign in with the keyboard, the webhook list, a failing hook's definition,
+ * chart and delivery log, a delivery's attempts, redelivery to the receiver once it is healthy again (seen to
+ * succeed), stop/activate, a test event; the session cookie's attributes and the CSRF refusals; phone width without
+ * horizontal scrolling. A screenshot of each page goes to test-output/admin/ (TEST_OUTPUT_DIR overrides).
+ *
+ * Needs Chromium (CHROMIUM_PATH, default /usr/bin/chromium; Debian packages chromium and chromium-driver). Without
+ * it the suite is skipped with the reason, except under CI=true where that is a failure.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startApp, startReceiver, textAt, webhookXml, type Receiver, type TestApp } from '../helpers/app.js';
+import { buildAdmin } from '../../scripts/build-admin.mjs';
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const outDir = process.env.TEST_OUTPUT_DIR ? join(process.env.TEST_OUTPUT_DIR, 'admin') : fileURLToPath(new URL('../../test-output/admin/', import.meta.url));
+
+function availability(): { skip?: string } {
+  if (existsSync(chromiumPath)) return {};
+  const reason = `Chromium not found at ${chromiumPath} (apt-get install chromium chromium-driver, or set CHROMIUM_PATH)`;
+  if (process.env.CI === 'true') throw new Error(`CI requires every suite: ${reason}`);
+  return { skip: reason };
+}
+
+async function until(fn: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('admin page in Chromium', availability(), () => {
+  let app: TestApp;
+  let healthy: Receiver;
+  let failing: Receiver;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let uiDir: string;
+  let failingId: number;
+  let healthyId: number;
+  const shot = async (name: string) => {
+    await page.screenshot({ path: join(outDir, `${name}.png`), fullPage: true });
+  };
+  const noHorizontalScroll = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+
+  before(async () => {
+    mkdirSync(outDir, { recursive: true });
+    uiDir = await buildAdmin(mkdtempSync(join(tmpdir(), 'wa-admin-ui-')));
+    // A 2.5 s retry window: a failing delivery is tried twice (now, +1 s), then expires (the next would be 4 s later).
+    app = await startApp('sqlite', { startWorker: true, metrics: true, adminUiDir: uiDir, env: { POLL_INTERVAL_MS: '50', RETRY_MAX_AGE_MS: '2500' } });
+    healthy = await startReceiver(200);
+    failing = await startReceiver(200);
+    const save = async (name: string, url: string) => {
+      const r = await app.call(88, 'SaveWebhook', webhookXml({ id: 0, name, events: ['contact.created'], targetUrl: url, secret: 'a-secret-the-page-never-shows' }));
+      assert.equal(r.succeeded, true, r.text);
+      return Number(textAt(r.response, 'WebhookId'));
+    };
+    healthyId = await save('Billing sync', healthy.url);
+    failingId = await save('CRM mirror', failing.url);
+    failing.status = 500;
+    for (let pk = 1; pk <= 3; pk++) {
+      assert.equal((await app.call(88, 'SignalEvent', `<EventName>contact.created</EventName><PrimaryKey>${pk}</PrimaryKey>`)).succeeded, true);
+    }
+    await until(async () => (await app.db.knex('wa_delivery').where({ webhook_id: failingId, status: 'expired' }).count({ n: '*' }).first())?.n == 3,
+      'the failing hook\'s deliveries to expire');
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await healthy?.close();
+    await failing?.close();
+    await app?.close();
+    if (uiDir) rmSync(uiDir, { recursive: true, force: true });
+  });
+
+  test('sign in with the keyboard (a wrong password is refused first); the session cookie is HttpOnly and SameSite=Strict', async () => {
+    await page.goto(`${app.baseUrl}/admin/`);
+    await page.getByLabel('User name').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'userName', 'the user name field has focus');
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select')].filter((i) => (i as HTMLInputElement).labels?.length === 0).length);
+    assert.equal(unlabelled, 0, 'every field has a label');
+    await shot('01-sign-in');
+    await page.keyboard.type('admin');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('not the password');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'Wrong user name or password' }).waitFor();
+    await page.getByLabel('Password').fill('app-test-password');
+    await page.getByLabel('Password').press('Enter');
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    const cookie = (await context.cookies()).find((c) => c.name === 'wa_admin_session');
+    assert.ok(cookie);
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+    assert.equal(cookie.path, '/admin');
+    assert.equal(await page.evaluate(() => document.cookie), '', 'the session is not readable by scripts');
+  });
+
+  test('webhook list with state, counters and last error', async () => {
+    const rows = page.locator('tbody tr');
+    await until(async () => (await rows.count()) === 2, 'two webhooks listed');
+    const failingRow = rows.filter({ hasText: 'CRM mirror' });
+    assert.match(await failingRow.innerText(), /Active[\s\S]*500/);
+    assert.match(await rows.filter({ hasText: 'Billing sync' }).innerText(), /Active/);
+    assert.equal(await page.getByText('a-secret-the-page-never-shows').count(), 0);
+    await shot('02-webhooks');
+  });
+
+  test('a failing hook: definition, chart, delivery log; one delivery\'s attempts; redelivered to the healthy receiver it succeeds', async () => {
+    await page.getByRole('link', { name: 'CRM mirror' }).click();
+    await page.getByRole('heading', { name: 'CRM mirror' }).waitFor();
+    await page.getByRole('heading', { name: 'Definition' }).waitFor();
+    assert.match(await page.locator('dl').first().innerText(), new RegExp(failing.url.replace(/[.?]/g, '\\$&')));
+    await page.getByText(/Attempts per hour, last 24 h: .*0 succeeded.*6 failed/).waitFor();
+    const log = page.locator('section[aria-labelledby="log-title"] tbody tr');
+    await until(async () => (await log.count()) === 3, 'three deliveries in the log');
+    assert.match(await log.first().innerText(), /contact\.created[\s\S]*expired[\s\S]*2[\s\S]*500/);
+    await shot('03-webhook-failing');
+
+    await log.first().getByRole('link').click();
+    await page.getByRole('heading', { name: /Delivery #\d+/ }).waitFor();
+    const attempts = page.locator('ol.attempts > li');
+    assert.equal(await attempts.count(), 2);
+    assert.match(await attempts.first().innerText(), /Attempt 1[\s\S]*500[\s\S]*receiver answered 500/);
+    await shot('04-delivery-failed');
+
+    failing.status = 200;
+    const before = failing.requests.length;
+    await page.getByRole('button', { name: 'Redeliver', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: '1 delivery queued again.' }).waitFor();
+    await until(async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return (await page.locator('.row .badge').first().innerText()) === 'succeeded';
+    }, 'the redelivery to succeed');
+    assert.equal(await attempts.count(), 3);
+    assert.match(await attempts.nth(2).innerText(), /Attempt 3[\s\S]*200/);
+    const replay = failing.requests[before];
+    assert.equal(replay.headers['x-superoffice-retry'], '2');
+    assert.equal(failing.requests.filter((r) => r.headers['x-superoffice-eventid'] === replay.headers['x-superoffice-eventid']).length, 3, 'same EventId');
+    await shot('05-delivery-redelivered');
+  });
+
+  test('redeliver all failed since a time, stop and activate, send a test event', async () => {
+    await page.getByRole('link', { name: /Webhook \d+/ }).click();
+    await page.getByRole('heading', { name: 'CRM mirror' }).waitFor();
+    await page.getByRole('button', { name: 'Redeliver failed' }).click();
+    await page.getByRole('status').filter({ hasText: '2 deliveries queued again.' }).waitFor();
+    await until(async () => (await app.db.knex('wa_delivery').where({ webhook_id: failingId, status: 'succeeded' }).count({ n: '*' }).first())?.n == 3,
+      'all three delivered');
+    await page.getByLabel('Show').selectOption('succeeded');
+    await until(async () => (await page.locator('section[aria-labelledby="log-title"] tbody tr').count()) === 3, 'three succeeded in the log');
+
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.getByRole('status').filter({ hasText: 'Webhook is now Stopped.' }).waitFor();
+    assert.equal(await page.locator('.row .badge').first().innerText(), 'Stopped');
+    await page.getByRole('button', { name: 'Activate' }).click();
+    await page.getByRole('status').filter({ hasText: 'Webhook is now Active.' }).waitFor();
+    const n = failing.requests.length;
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByRole('status').filter({ hasText: 'Test event accepted' }).waitFor();
+    assert.equal(failing.requests[n]?.headers['x-superoffice-event'], 'test');
+    await shot('06-webhook-recovered');
+    assert.ok(healthyId > 0);
+  });
+
+  test('phone width: list and webhook without horizontal scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${app.baseUrl}/admin/#/`);
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    await page.getByRole('link', { name: 'CRM mirror' }).waitFor();
+    assert.equal(await noHorizontalScroll(), true, 'list fits');
+    await shot('07-phone-webhooks');
+    await page.getByRole('link', { name: 'CRM mirror' }).click();
+    await page.getByRole('heading', { name: 'Delivery log' }).waitFor();
+    await page.locator('section[aria-labelledby="log-title"] tbody tr').first().waitFor();
+    assert.equal(await noHorizontalScroll(), true, 'webhook page fits');
+    await shot('08-phone-webhook');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('CSRF: a cookie-authenticated change without the header, or from another origin, is refused; a ticket works without a cookie', async () => {
+    const status = await page.evaluate(async (id) => (await fetch(`/admin/api/webhooks/${id}/state`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ state: 'Stopped' }),
+    })).status, failingId);
+    assert.equal(status, 401);
+    const cookie = (await context.cookies()).find((c) => c.name === 'wa_admin_session');
+    const cross = await fetch(`${app.baseUrl}/admin/api/webhooks/${failingId}/state`, {
+      method: 'POST', body: JSON.stringify({ state: 'Stopped' }),
+      headers: { Cookie: `wa_admin_session=${cookie?.value}`, 'X-Admin-Request': '1', 'Content-Type': 'application/json', Origin: 'http://evil.example' },
+    });
+    assert.equal(cross.status, 401);
+    assert.equal((await app.db.knex('webhook').where('webhook_id', failingId).first('state')).state, 1, 'still Active');
+    const viaTicket = await fetch(`${app.baseUrl}/admin/api/webhooks`, { headers: { Authorization: `SOTicket ${app.ticket}` } });
+    assert.equal(viaTicket.status, 200);
+    assert.equal(((await viaTicket.json()) as { webhooks: unknown[] }).webhooks.length, 2);
+  });
+
+  test('sign out ends the session', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('User name').waitFor();
+    const r = await page.evaluate(async () => (await fetch('/admin/api/webhooks')).status);
+    assert.equal(r, 401);
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * GET /metrics of the real app with its worker, against a loopback receiver: delivery counters and the duration
+ * histogram move with attempts, queue depth and webhook states come from the database, SOAP operations, logins and
+ * their outcomes are counted, process metrics are there; the queue figures are cached; the token and the separate
+ * metrics app.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dialectAvailability, freshDatabase, testDialects } from '../helpers/db.js';
+import { startApp, startReceiver, textAt, webhookXml } from '../helpers/app.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import { createMetricsApp } from '../../src/metrics/metrics-route.js';
+import { enqueueEvent } from '../../src/store/outbox-repository.js';
+import { createHook, testClock } from './delivery-support.js';
+import { sample } from '../helpers/metrics-text.js';
+
+async function until(fn: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+for (const dialect of testDialects) {
+  describe(`/metrics (${dialect})`, await dialectAvailability(dialect), () => {
+    test('delivery counters, queue, webhooks, requests and logins move with what the service does', async () => {
+      const app = await startApp(dialect, { metrics: true, startWorker: true, env: { POLL_INTERVAL_MS: '50', METRICS_CACHE_MS: '0' } });
+      const rx = await startReceiver(200);
+      try {
+        const scrape = async () => {
+          const r = await fetch(`${app.baseUrl}/metrics`);
+          assert.equal(r.status, 200);
+          assert.match(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+          return r.text();
+        };
+        const before = await scrape();
+        assert.equal(sample(before, 'webhook_agent_delivery_attempts_total', { outcome: 'success' }), undefined);
+        assert.equal(sample(before, 'webhook_agent_queue_deliveries', { state: 'pending' }), 0);
+        assert.equal(sample(before, 'webhook_agent_webhooks', { state: 'Active' }), 0);
+        assert.equal(sample(before, 'webhook_agent_logins_total', { outcome: 'success' }), 1, 'the helper logged in once');
+        assert.ok((sample(before, 'process_cpu_user_seconds_total') ?? -1) >= 0, 'process metrics');
+        assert.ok(sample(before, 'nodejs_eventloop_lag_seconds') !== undefined);
+
+        const saved = await app.call(88, 'SaveWebhook', webhookXml({ id: 0, name: 'm', events: ['contact.created'], targetUrl: rx.url }));
+        assert.equal(saved.succeeded, true, saved.text);
+        const id = Number(textAt(saved.response, 'WebhookId'));
+        const signal = (pk: number) => app.call(88, 'SignalEvent', `<EventName>contact.created</EventName><PrimaryKey>${pk}</PrimaryKey>`);
+        for (let i = 0; i < 3; i++) assert.equal((await signal(i)).succeeded, true);
+        await until(async () => sample(await scrape(), 'webhook_agent_delivery_attempts_total', { outcome: 'success' }) === 3, '3 successes');
+
+        rx.status = 500;
+        await signal(100);
+        await signal(101);
+        // The second event is not held back by the first one's pending retry; both fail once, then the hook is stopped.
+        await until(async () => (sample(await scrape(), 'webhook_agent_delivery_attempts_total', { outcome: 'failure' }) ?? 0) >= 2, 'two failures');
+        await app.db.knex('webhook').where('webhook_id', id).update({ state: 2 });
+        const text = await scrape();
+        assert.equal(sample(text, 'webhook_agent_deliveries_finished_total', { status: 'succeeded' }), 3);
+        assert.equal(sample(text, 'webhook_agent_delivery_attempt_duration_seconds_count', { outcome: 'success' }), 3);
+        assert.ok((sample(text, 'webhook_agent_delivery_attempt_duration_seconds_sum', { outcome: 'success' }) ?? 0) > 0);
+        assert.equal(sample(text, 'webhook_agent_queue_deliveries', { state: 'pending' }), 2);
+        assert.equal(sample(text, 'webhook_agent_queue_deliveries', { state: 'parked' }), 2);
+        assert.equal(sample(text, 'webhook_agent_queue_deliveries', { state: 'due' }), 0);
+        assert.ok((sample(text, 'webhook_agent_queue_oldest_pending_age_seconds') ?? 0) > 0);
+        assert.equal(sample(text, 'webhook_agent_webhooks', { state: 'Stopped' }), 1);
+        assert.equal(sample(text, 'webhook_agent_webhooks', { state: 'Active' }), 0);
+        assert.equal(sample(text, 'webhook_agent_requests_total', { face: 'soap', operation: 'SignalEvent', outcome: 'ok' }), 5);
+        assert.equal(sample(text, 'webhook_agent_request_duration_seconds_count', { face: 'soap', operation: 'SignalEvent' }), 5);
+
+        assert.equal((await app.login('admin', 'wrong password')).succeeded, true);
+        assert.equal((await app.call(88, 'GetAllWebhooks', '', { ticket: 'not-a-ticket' })).succeeded, false);
+        assert.equal((await app.call(88, 'GetWebhook', '<WebhookId>999999</WebhookId>')).succeeded, false);
+        const rest = await fetch(`${app.baseUrl}/api/v1/Webhook`, { headers: { Authorization: `SOTicket ${app.ticket}` } });
+        assert.equal(rest.status, 200);
+        const after = await scrape();
+        assert.equal(sample(after, 'webhook_agent_requests_total', { face: 'rest', operation: 'getAllWebhooks', outcome: 'ok' }), 1);
+        assert.equal(sample(after, 'webhook_agent_logins_total', { outcome: 'failure' }), 1);
+        assert.equal(sample(after, 'webhook_agent_requests_total', { face: 'soap', operation: 'GetAllWebhooks', outcome: 'unauthenticated' }), 1);
+        assert.equal(sample(after, 'webhook_agent_requests_total', { face: 'soap', operation: 'GetWebhook', outcome: 'not_found' }), 1);
+      } finally {
+        await rx.close();
+        await app.close();
+      }
+    });
+  });
+}
+
+describe('/metrics caching, token and separate app', () => {
+  test('queue figures are read once per cacheMs', async () => {
+    const db = await freshDatabase('sqlite');
+    try {
+      const clock = testClock();
+      const metrics = createMetrics({ db, cacheMs: 5000, now: clock, processMetrics: false });
+      const pending = async () => sample(await metrics.scrape(), 'webhook_agent_queue_deliveries', { state: 'pending' });
+      assert.equal(await pending(), 0);
+      const hook = await createHook(db.knex, { targetUrl: 'http://127.0.0.1:9/x' });
+      await enqueueEvent(db.knex, { eventName: 'contact.created', primaryKey: 1, data: {}, changedByAssociateId: 1, timestamp: new Date() }, [hook], { now: clock() });
+      assert.equal(await pending(), 0, 'cached');
+      clock.advance(4999);
+      assert.equal(await pending(), 0, 'still cached');
+      clock.advance(1);
+      assert.equal(await pending(), 1, 'read again');
+      clock.advance(10_000);
+      assert.equal(sample(await metrics.scrape(), 'webhook_agent_queue_oldest_pending_age_seconds'), 15);
+      await db.knex.schema.dropTable('wa_attempt');
+      await db.knex.schema.dropTable('wa_delivery');
+      clock.advance(10_000);
+      const broken = await metrics.scrape();
+      assert.equal(sample(broken, 'webhook_agent_database_query_errors_total'), 1, 'a failed read is counted, the scrape still answers');
+      assert.equal(sample(broken, 'webhook_agent_queue_deliveries', { state: 'pending' }), 1, 'last known value kept');
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test('METRICS_TOKEN: 401 without the bearer token, 200 with it; the metrics-only app serves nothing else', async () => {
+    const db = await freshDatabase('sqlite');
+    const server = http.createServer(createMetricsApp(createMetrics({ db, processMetrics: false }), { token: 'a-token-of-16-chars-or-more' }));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      assert.equal((await fetch(`${base}/metrics`)).status, 401);
+      assert.equal((await fetch(`${base}/metrics`, { headers: { Authorization: 'Bearer wrong-token-of-16-chars' } })).status, 401);
+      const ok = await fetch(`${base}/metrics`, { headers: { Authorization: 'Bearer a-token-of-16-chars-or-more' } });
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /webhook_agent_queue_deliveries\{state="pending"\} 0/);
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      assert.equal((await fetch(`${base}/Remote/Services88/Webhook.svc?wsdl`)).status, 404);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await db.drop();
+    }
+  });
+});

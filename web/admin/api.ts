@@ -1,0 +1,71 @@
+/** The admin API (src/admin/admin-api.ts) as the page calls it: JSON, the session cookie, the CSRF header. */
+
+export interface Webhook {
+  webhookId: number;
+  name: string;
+  state: 'Active' | 'Stopped' | 'TooManyErrors' | 'Unknown';
+  type: string;
+  targetUrl: string;
+  events: string[];
+  hasSecret: boolean;
+  headers: string[];
+  properties: Record<string, unknown> | null;
+  description: string | null;
+  errorsEmail: string | null;
+  registered: string;
+  registeredBy: string | null;
+  updated: string | null;
+  updatedBy: string | null;
+  totalCalls: number;
+  totalErrors: number;
+  consecutiveErrors: number;
+  lastError: string | null;
+}
+
+export interface Delivery {
+  deliveryId: number;
+  webhookId: number;
+  eventId: string;
+  eventName: string;
+  primaryKey: number;
+  status: string;
+  attempts: number;
+  signalledAt: number;
+  queuedAt: number;
+  nextAttemptAt: number | null;
+  inFlight: boolean;
+  finishedAt: number | null;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+export interface Attempt {
+  attemptNo: number;
+  startedAt: number;
+  durationMs: number;
+  httpStatus: number | null;
+  outcome: string;
+  errorClass: string | null;
+  responseExcerpt: string | null;
+}
+
+export interface Bucket { start: number; succeeded: number; failed: number }
+export interface RedeliverResult { redelivered: number[]; parkedWebhooks: Array<{ webhookId: number; state: string }> }
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`/admin/api${path}`, {
+    method,
+    credentials: 'same-origin',
+    headers: { 'X-Admin-Request': '1', Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = (await res.json().catch(() => ({}))) as { error?: { message?: string; field?: string } };
+  if (!res.ok) throw new ApiError(res.status, data.error?.message ?? `HTTP ${res.status}`, data.error?.field);
+  return data as T;
+}

@@ -1,0 +1,370 @@
+/**
+ * The admin page: sign in, the webhook list, a webhook (definition, 24 h chart, delivery log, actions) and a
+ * delivery with its attempts. Preact, bundled by esbuild at build time (scripts/build-admin.mjs); routes live in the
+ * URL hash so the server only ships static files.
+ */
+import { render } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, type Attempt, type Bucket, type Delivery, type RedeliverResult, type Webhook } from './api.js';
+import './styles.css';
+
+type Route = { page: 'list' } | { page: 'webhook'; id: number } | { page: 'delivery'; id: number };
+
+function parseRoute(hash: string): Route {
+  const m = /^#\/(webhooks|deliveries)\/(\d+)$/.exec(hash);
+  if (m) return { page: m[1] === 'webhooks' ? 'webhook' : 'delivery', id: Number(m[2]) };
+  return { page: 'list' };
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+function when(ms: number | string | null): string {
+  if (ms === null) return '–';
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Loads `fn` when `key` changes; `reload` runs it again. A 401 sends the user back to sign-in. */
+function useLoad<T>(fn: () => Promise<T>, key: unknown[], onUnauthorized: () => void) {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const reload = useCallback(() => {
+    fn().then((d) => { setData(d); setError(null); }, (err: unknown) => {
+      if (err instanceof ApiError && err.status === 401) onUnauthorized();
+      else setError(errorText(err));
+    });
+  }, key);
+  useEffect(reload, [reload]);
+  return { data, error, reload };
+}
+
+function StateBadge({ state }: { state: string }) {
+  return <span class={`badge badge-${state}`}>{state}</span>;
+}
+
+function StatusBadge({ d }: { d: Pick<Delivery, 'status' | 'inFlight'> }) {
+  const s = d.inFlight ? 'in flight' : d.status.replace('_', ' ');
+  return <span class={`badge badge-${d.inFlight ? 'inflight' : d.status}`}>{s}</span>;
+}
+
+function SignIn({ onSignedIn }: { onSignedIn: (user: string) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    setBusy(true);
+    try {
+      const r = await api<{ associate: { userName: string } }>('POST', '/session', { userName: form.get('userName'), password: form.get('password') });
+      onSignedIn(r.associate.userName);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main class="signin">
+      <h1>Webhook Agent</h1>
+      <form onSubmit={submit} aria-describedby={error ? 'signin-error' : undefined}>
+        <h2>Sign in</h2>
+        <label for="userName">User name</label>
+        <input id="userName" name="userName" autoComplete="username" required autoFocus />
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autoComplete="current-password" required />
+        {error && <p id="signin-error" class="error" role="alert">{error}</p>}
+        <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+      </form>
+    </main>
+  );
+}
+
+function WebhookList({ onUnauthorized }: { onUnauthorized: () => void }) {
+  const { data, error } = useLoad(() => api<{ webhooks: Webhook[] }>('GET', '/webhooks'), [], onUnauthorized);
+  return (
+    <section aria-labelledby="list-title">
+      <h1 id="list-title">Webhooks</h1>
+      {error && <p class="error" role="alert">{error}</p>}
+      {!data ? <p aria-busy="true">Loading…</p> : data.webhooks.length === 0 ? <p>No webhooks yet.</p> : (
+        <table class="cards">
+          <thead>
+            <tr><th scope="col">Name</th><th scope="col">State</th><th scope="col">Target</th><th scope="col" class="num">Calls</th>
+              <th scope="col" class="num">Errors</th><th scope="col" class="num">In a row</th><th scope="col">Last error</th></tr>
+          </thead>
+          <tbody>
+            {data.webhooks.map((w) => (
+              <tr key={w.webhookId}>
+                <td data-label="Name"><a href={`#/webhooks/${w.webhookId}`}>{w.name || `Webhook ${w.webhookId}`}</a></td>
+                <td data-label="State"><StateBadge state={w.state} /></td>
+                <td data-label="Target" class="url">{w.targetUrl}</td>
+                <td data-label="Calls" class="num">{w.totalCalls}</td>
+                <td data-label="Errors" class="num">{w.totalErrors}</td>
+                <td data-label="In a row" class="num">{w.consecutiveErrors}</td>
+                <td data-label="Last error" class="lasterror">{w.lastError ? w.lastError.split('\n', 1)[0] : '–'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/** Attempts per hour over the last 24 h as stacked bars, with the numbers in a table for screen readers. */
+function Chart({ buckets }: { buckets: Bucket[] }) {
+  const max = Math.max(1, ...buckets.map((b) => b.succeeded + b.failed));
+  const w = 24;
+  const h = 120;
+  const total = buckets.reduce((a, b) => ({ ok: a.ok + b.succeeded, failed: a.failed + b.failed }), { ok: 0, failed: 0 });
+  return (
+    <figure class="chart">
+      <svg viewBox={`0 0 ${buckets.length * w} ${h + 16}`} role="img" aria-labelledby="chart-caption" preserveAspectRatio="none">
+        {buckets.map((b, i) => {
+          const okH = (b.succeeded / max) * h;
+          const failH = (b.failed / max) * h;
+          return (
+            <g key={b.start}>
+              <title>{`${when(b.start).slice(11, 16)}: ${b.succeeded} succeeded, ${b.failed} failed`}</title>
+              <rect x={i * w + 3} y={h - okH} width={w - 6} height={okH} class="ok" />
+              <rect x={i * w + 3} y={h - okH - failH} width={w - 6} height={failH} class="failed" />
+              {i % 6 === 0 && <text x={i * w + 2} y={h + 13}>{when(b.start).slice(11, 16)}</text>}
+            </g>
+          );
+        })}
+      </svg>
+      <figcaption id="chart-caption">
+        Attempts per hour, last 24 h: <span class="legend ok">{total.ok} succeeded</span>, <span class="legend failed">{total.failed} failed</span>
+      </figcaption>
+      <table class="visually-hidden">
+        <caption>Attempts per hour</caption>
+        <thead><tr><th scope="col">Hour</th><th scope="col">Succeeded</th><th scope="col">Failed</th></tr></thead>
+        <tbody>{buckets.map((b) => <tr key={b.start}><td>{when(b.start)}</td><td>{b.succeeded}</td><td>{b.failed}</td></tr>)}</tbody>
+      </table>
+    </figure>
+  );
+}
+
+function redeliverMessage(r: RedeliverResult): string {
+  const parked = r.parkedWebhooks.length ? ` The webhook is ${r.parkedWebhooks[0].state}: they wait until it is activated.` : '';
+  return `${r.redelivered.length} deliver${r.redelivered.length === 1 ? 'y' : 'ies'} queued again.${parked}`;
+}
+
+function DeliveryLog({ webhookId, onUnauthorized, refresh }: { webhookId: number; onUnauthorized: () => void; refresh: number }) {
+  const [status, setStatus] = useState('');
+  const [pages, setPages] = useState<Array<number | undefined>>([undefined]);
+  const before = pages[pages.length - 1];
+  const { data, error } = useLoad(() => api<{ deliveries: Delivery[]; nextBefore: number | null }>('GET',
+    `/webhooks/${webhookId}/deliveries?limit=20${status ? `&status=${status}` : ''}${before ? `&before=${before}` : ''}`),
+  [webhookId, status, before, refresh], onUnauthorized);
+  return (
+    <section aria-labelledby="log-title">
+      <div class="row">
+        <h2 id="log-title">Delivery log</h2>
+        <label class="inline">Show{' '}
+          <select value={status} onChange={(e) => { setStatus((e.currentTarget as HTMLSelectElement).value); setPages([undefined]); }}>
+            <option value="">all</option><option value="pending">pending</option><option value="succeeded">succeeded</option>
+            <option value="failed">failed or expired</option><option value="cancelled">cancelled</option>
+          </select>
+        </label>
+      </div>
+      {error && <p class="error" role="alert">{error}</p>}
+      {!data ? <p aria-busy="true">Loading…</p> : data.deliveries.length === 0 ? <p>No deliveries.</p> : (
+        <table class="cards">
+          <thead><tr><th scope="col">Delivery</th><th scope="col">Event</th><th scope="col">Signalled</th><th scope="col">Status</th>
+            <th scope="col" class="num">Attempts</th><th scope="col">Last answer</th></tr></thead>
+          <tbody>
+            {data.deliveries.map((d) => (
+              <tr key={d.deliveryId}>
+                <td data-label="Delivery"><a href={`#/deliveries/${d.deliveryId}`}>#{d.deliveryId}</a></td>
+                <td data-label="Event"><span>{d.eventName} <span class="muted">({d.primaryKey})</span></span></td>
+                <td data-label="Signalled">{when(d.signalledAt)}</td>
+                <td data-label="Status"><StatusBadge d={d} /></td>
+                <td data-label="Attempts" class="num">{d.attempts}</td>
+                <td data-label="Last answer" class="lasterror">{d.lastStatus ?? (d.lastError ? d.lastError.split('\n', 1)[0] : '–')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div class="row">
+        {pages.length > 1 && <button type="button" class="secondary" onClick={() => setPages(pages.slice(0, -1))}>Newer</button>}
+        {data?.nextBefore && <button type="button" class="secondary" onClick={() => setPages([...pages, data.nextBefore ?? undefined])}>Older</button>}
+      </div>
+    </section>
+  );
+}
+
+function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () => void }) {
+  const hook = useLoad(() => api<Webhook>('GET', `/webhooks/${id}`), [id], onUnauthorized);
+  const [refresh, setRefresh] = useState(0);
+  const chart = useLoad(() => api<{ buckets: Bucket[] }>('GET', `/webhooks/${id}/chart`), [id, refresh], onUnauthorized);
+  const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [since, setSince] = useState(() => {
+    const d = new Date(Date.now() - 24 * 3600_000);
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  });
+  const act = async (what: () => Promise<string>) => {
+    setBusy(true);
+    try {
+      setMessage({ text: await what() });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return onUnauthorized();
+      setMessage({ text: errorText(err), error: true });
+    } finally {
+      setBusy(false);
+      hook.reload();
+      setRefresh((n) => n + 1);
+    }
+  };
+  const w = hook.data;
+  if (hook.error) return <p class="error" role="alert">{hook.error}</p>;
+  if (!w) return <p aria-busy="true">Loading…</p>;
+  const active = w.state === 'Active';
+  return (
+    <section aria-labelledby="hook-title">
+      <p><a href="#/">← All webhooks</a></p>
+      <div class="row">
+        <h1 id="hook-title">{w.name || `Webhook ${w.webhookId}`}</h1>
+        <StateBadge state={w.state} />
+      </div>
+      <div class="actions" role="group" aria-label="Webhook actions">
+        <button type="button" disabled={busy} onClick={() => act(async () => {
+          const saved = await api<Webhook>('POST', `/webhooks/${id}/state`, { state: active ? 'Stopped' : 'Active' });
+          return `Webhook is now ${saved.state}.`;
+        })}>{active ? 'Stop' : 'Activate'}</button>
+        <button type="button" class="secondary" disabled={busy} onClick={() => act(async () => {
+          const r = await api<{ success: boolean; message: string }>('POST', `/webhooks/${id}/test`);
+          if (!r.success) throw new Error(`Test event failed: ${r.message}`);
+          return `Test event accepted: ${r.message}`;
+        })}>Send test event</button>
+        <form class="inline" onSubmit={(e) => {
+          e.preventDefault();
+          void act(async () => redeliverMessage(await api<RedeliverResult>('POST', `/webhooks/${id}/redeliver`, { since: new Date(since).toISOString() })));
+        }}>
+          <label for="since">Failed since</label>
+          <input id="since" type="datetime-local" value={since} onInput={(e) => setSince((e.currentTarget as HTMLInputElement).value)} required />
+          <button type="submit" class="secondary" disabled={busy}>Redeliver failed</button>
+        </form>
+      </div>
+      <div role="status" aria-live="polite" class={message?.error ? 'message error' : 'message'}>{message?.text ?? ''}</div>
+
+      <div class="grid">
+        <section aria-labelledby="def-title" class="panel">
+          <h2 id="def-title">Definition</h2>
+          <dl>
+            <dt>Id</dt><dd>{w.webhookId}</dd>
+            <dt>Target URL</dt><dd class="url">{w.targetUrl}</dd>
+            <dt>Events</dt><dd>{w.events.join(', ')}</dd>
+            <dt>Type</dt><dd>{w.type}</dd>
+            <dt>Secret</dt><dd>{w.hasSecret ? 'set (signed with X-SuperOffice-Signature)' : 'none'}</dd>
+            <dt>Headers</dt><dd>{w.headers.length ? w.headers.join(', ') : 'none'}</dd>
+            {w.description && <><dt>Description</dt><dd>{w.description}</dd></>}
+            <dt>Registered</dt><dd>{when(w.registered)}{w.registeredBy ? ` by ${w.registeredBy}` : ''}</dd>
+            <dt>Calls / errors</dt><dd>{w.totalCalls} / {w.totalErrors} ({w.consecutiveErrors} in a row)</dd>
+            <dt>Last error</dt><dd><pre>{w.lastError ?? '–'}</pre></dd>
+          </dl>
+        </section>
+        <section aria-labelledby="chart-title" class="panel">
+          <h2 id="chart-title">Last 24 hours</h2>
+          {chart.data ? <Chart buckets={chart.data.buckets} /> : <p aria-busy="true">Loading…</p>}
+        </section>
+      </div>
+      <DeliveryLog webhookId={id} onUnauthorized={onUnauthorized} refresh={refresh} />
+    </section>
+  );
+}
+
+function DeliveryDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () => void }) {
+  const { data: d, error, reload } = useLoad(() => api<Delivery & { attemptLog: Attempt[] }>('GET', `/deliveries/${id}`), [id], onUnauthorized);
+  const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null);
+  if (error) return <p class="error" role="alert">{error}</p>;
+  if (!d) return <p aria-busy="true">Loading…</p>;
+  const redeliver = async () => {
+    try {
+      setMessage({ text: redeliverMessage(await api<RedeliverResult>('POST', `/deliveries/${id}/redeliver`)) });
+    } catch (err) {
+      setMessage({ text: errorText(err), error: true });
+    }
+    reload();
+  };
+  return (
+    <section aria-labelledby="delivery-title">
+      <p><a href={`#/webhooks/${d.webhookId}`}>← Webhook {d.webhookId}</a></p>
+      <div class="row">
+        <h1 id="delivery-title">Delivery #{d.deliveryId}</h1>
+        <StatusBadge d={d} />
+      </div>
+      <div class="actions">
+        <button type="button" onClick={redeliver} disabled={d.inFlight}>Redeliver</button>
+        <button type="button" class="secondary" onClick={reload}>Refresh</button>
+      </div>
+      <div role="status" aria-live="polite" class={message?.error ? 'message error' : 'message'}>{message?.text ?? ''}</div>
+      <dl class="panel">
+        <dt>Event</dt><dd>{d.eventName} (primary key {d.primaryKey})</dd>
+        <dt>EventId</dt><dd><code>{d.eventId}</code></dd>
+        <dt>Signalled</dt><dd>{when(d.signalledAt)}</dd>
+        <dt>{d.status === 'pending' ? 'Next attempt' : 'Finished'}</dt><dd>{when(d.status === 'pending' ? d.nextAttemptAt : d.finishedAt)}</dd>
+      </dl>
+      <h2>Attempts</h2>
+      {d.attemptLog.length === 0 ? <p>No attempts yet.</p> : (
+        <ol class="attempts">
+          {d.attemptLog.map((a) => (
+            <li key={`${a.attemptNo}-${a.startedAt}`} class={a.outcome === 'success' ? 'ok' : 'failed'}>
+              <div class="row">
+                <strong>Attempt {a.attemptNo}</strong>
+                <span>{when(a.startedAt)}</span>
+                <span>{a.durationMs} ms</span>
+                <span class={`badge badge-${a.outcome === 'success' ? 'succeeded' : 'failed_permanent'}`}>{a.httpStatus ?? a.errorClass ?? a.outcome}</span>
+                <span class="muted">{a.outcome}</span>
+              </div>
+              {a.responseExcerpt && <pre aria-label={`Response of attempt ${a.attemptNo}`}>{a.responseExcerpt}</pre>}
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+function App() {
+  const [user, setUser] = useState<string | null | undefined>(undefined);
+  const [route, setRoute] = useState<Route>(() => parseRoute(location.hash));
+  const main = useRef<HTMLElement>(null);
+  useEffect(() => {
+    api<{ associate: { userName: string } }>('GET', '/session').then((r) => setUser(r.associate.userName), () => setUser(null));
+    const onHash = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  useEffect(() => { main.current?.focus(); }, [route]);
+  const signedOut = useCallback(() => setUser(null), []);
+  if (user === undefined) return <p aria-busy="true">Loading…</p>;
+  if (user === null) return <SignIn onSignedIn={setUser} />;
+  const signOut = async () => {
+    await api('DELETE', '/session').catch(() => undefined);
+    setUser(null);
+  };
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); main.current?.focus(); }}>Skip to content</a>
+      <header>
+        <a href="#/" class="brand">Webhook Agent</a>
+        <nav aria-label="Account">
+          <span class="muted">Signed in as {user}</span>
+          <button type="button" class="secondary" onClick={signOut}>Sign out</button>
+        </nav>
+      </header>
+      <main id="main" ref={main} tabIndex={-1}>
+        {route.page === 'list' && <WebhookList onUnauthorized={signedOut} />}
+        {route.page === 'webhook' && <WebhookDetail key={route.id} id={route.id} onUnauthorized={signedOut} />}
+        {route.page === 'delivery' && <DeliveryDetail key={route.id} id={route.id} onUnauthorized={signedOut} />}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('root') as HTMLElement);
