@@ -77,7 +77,7 @@ async function main(): Promise<number> {
   const rows: Array<[string, string, string, string]> = [];
   const caseSuites: Array<[string, string]> = [
     ['hostile-input', 'hostile SOAP input'], ['string-roundtrip', 'CDATA/illegal chars round trip'], ['auth', 'authentication'],
-    ['ssrf', 'SSRF targets'], ['fuzz', 'fuzz requests'],
+    ['ssrf', 'SSRF targets'], ['fuzz', 'fuzz requests'], ['unauthenticated-cpu', 'unauthenticated 1 MB <z/> flood'],
   ];
   for (const [suite, label] of caseSuites) {
     const ms = bySuite(suite);
@@ -86,6 +86,9 @@ async function main(): Promise<number> {
     const mem = bySuite(`${suite}-memory`)[0] ?? ms[0];
     if (mem.rssBaselineMiB !== undefined) note = `RSS ${mem.rssBaselineMiB} -> ${mem.rssSettledMiB ?? '?'} MiB settled (peak ${mem.rssPeakMiB})`;
     if (suite === 'fuzz') note = `seed ${ms[0].seed}; ${note}`;
+    if (suite === 'unauthenticated-cpu') {
+      note = `/healthz p95 ${ms[0].healthzP95Ms} ms under 2 flooding clients (idle ${ms[0].healthzIdleP95Ms} ms), ${ms[0].floodRequests} requests`;
+    }
     rows.push([label, String(sum(ms, 'cases')), String(sum(ms, 'passed')), note]);
   }
   rows.push(['test cases (node --test)', String(tap.tests), String(tap.pass), `fail ${tap.fail}, skipped ${tap.skipped}, cancelled ${tap.cancelled}`]);

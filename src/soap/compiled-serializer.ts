@@ -18,7 +18,7 @@
  *   `Events: ['a', 'b']`, `Response: [webhook1, webhook2]`. `[]` gives an empty element (`<Events/>`), which
  *   clients tell apart from nil.
  * - dictionary types (StringDictionary, StringObjectDictionary, SoExceptionInfoParameters, ...): an array of
- *   `{Key, Value}` pairs (the canonical form, the same one parse-request.ts produces), or for convenience a
+ *   `{Key, Value}` pairs (the canonical form, the same one request-reader.ts produces), or for convenience a
  *   plain object / Map whose entries become the pairs in insertion order.
  * - xs:dateTime: a Date, written as UTC wall-clock time without offset (see wcf-date-time.ts).
  * - xs:list enums ([Flags], e.g. NotifyVia): an array of names or a space-separated string; empty -> empty
