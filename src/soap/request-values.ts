@@ -10,6 +10,7 @@
 import { builtinType, type ScalarType, type TypeDesc } from './schema-model.js';
 import { parseXsdDateTime, WCF_MIN_DATE_TIME } from './wcf-date-time.js';
 import { SoapInputError } from './soap-input-error.js';
+import { decimalValue, LONG_MAX, LONG_MIN } from '../webhooks/exact-json.js';
 
 export interface SoapTimeZone {
   SoTimeZoneId?: number;
@@ -151,14 +152,37 @@ export function readScalar(t: ScalarType, text: string, path: string): unknown {
 }
 
 const XSD_STRING_LIKE_EXTRA = new Set(['guid', 'char']);
+const WIDE_INTEGERS = new Map<string, [bigint, bigint]>([
+  ['long', [LONG_MIN, LONG_MAX]],
+  ['unsignedLong', [0n, 2n ** 64n - 1n]],
+]);
 
 /**
  * An xs:anyType value with a simple xsi:type (its local name, whatever the prefix): string-like types -> string,
- * integer types -> number (range-checked), double/float/decimal -> number, boolean, dateTime/date -> Date;
+ * integer types -> number (range-checked; an xs:long or unsignedLong beyond 2^53 -> bigint), double/float ->
+ * number (NaN and INF included), decimal -> number, or an ExactNumber when a double would lose a digit of it,
+ * boolean, dateTime/date -> Date;
  * guid is a string and char (.NET writes a char as its UTF-16 code) an int. Complex xsi:types are refused.
  */
 export function readTypedAny(typeName: string, text: string, path: string): unknown {
   if (typeName === 'anyType') return text;
+  const range = WIDE_INTEGERS.get(typeName);
+  if (range) {
+    // The whole xs:long (unsignedLong) range: beyond 2^53 the value is a bigint, so no digit is lost.
+    const s = text.trim();
+    if (INTEGER.test(s)) {
+      const b = BigInt(s);
+      if (b < range[0] || b > range[1]) {
+        throw new SoapInputError(path, `Invalid value for ${path}: ${show(s)} is out of range for xs:${typeName}.`);
+      }
+      const n = Number(b);
+      return Number.isSafeInteger(n) ? n : b;
+    }
+  }
+  if (typeName === 'decimal') {
+    const s = text.trim();
+    if (DECIMAL.test(s)) return decimalValue(s);
+  }
   if (XSD_STRING_LIKE_EXTRA.has(typeName)) {
     return typeName === 'char' ? readScalar(builtinType('int') as ScalarType, text, path) : text;
   }

@@ -6,6 +6,7 @@ import { createRequestReader, type ReadRequest, type RequestReader } from '../..
 import { compileSerializer, type CompiledSerializer } from '../../src/soap/compiled-serializer.js';
 import { SoapInputError } from '../../src/soap/soap-input-error.js';
 import { SoapProtocolError } from '../../src/soap/soap-fault.js';
+import { decimalValue } from '../../src/webhooks/exact-json.js';
 import { SOAP11, SOAP12, TNS, XSI, ARRAYS, monoEnvelope, defaultHeaders, wsdlXml } from './support.js';
 
 let contract: WsdlContract;
@@ -137,7 +138,12 @@ describe('request body normalisation', () => {
       [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:long">9007199254740991</Value>`, 9007199254740991],
       [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:short">-5</Value>`, -5],
       [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:double">1.5E3</Value>`, 1500],
-      [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:decimal">12.50</Value>`, 12.5],
+      [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:decimal">12.50</Value>`, decimalValue('12.50')],
+      [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:decimal">12.5</Value>`, 12.5],
+      [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:long">9223372036854775807</Value>`, 9223372036854775807n],
+      [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:long">-9223372036854775808</Value>`, -9223372036854775808n],
+      [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:double">1e309</Value>`, Infinity],
+      [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:double">NaN</Value>`, NaN],
       [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:boolean">true</Value>`, true],
       [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:string"> spaced </Value>`, ' spaced '],
       [`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:string"></Value>`, ''],
@@ -158,6 +164,7 @@ describe('request body normalisation', () => {
       `<SignalEvent xmlns="${TNS}"><Data xmlns:i="${XSI}">${pair(xml)}</Data></SignalEvent>`));
     inputError(bad(`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:int">12abc</Value>`), 'Data.StringObjectKeyValuePair[0].Value');
     inputError(bad(`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:int">3000000000</Value>`), 'Data.StringObjectKeyValuePair[0].Value');
+    inputError(bad(`<Value xmlns:b="http://www.w3.org/2001/XMLSchema" i:type="b:long">9223372036854775808</Value>`), 'Data.StringObjectKeyValuePair[0].Value');
     inputError(bad(`<Value xmlns:t="${TNS}" i:type="t:Webhook"><t:WebhookId>1</t:WebhookId></Value>`), 'Data.StringObjectKeyValuePair[0].Value');
     inputError(bad('<Value><x>1</x></Value>'), 'Data.StringObjectKeyValuePair[0].Value');
   });
