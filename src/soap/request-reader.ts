@@ -14,8 +14,9 @@
  *   complex one, nesting deeper than MAX_COMPLEX_DEPTH) ends the read at once with a SoapInputError naming the
  *   path: the rest of the request is not looked at. A bad value (`<WebhookId>12abc</WebhookId>`) is recorded and
  *   the read goes on, so that a later protocol problem still wins, as it did when node-soap parsed first.
- * - Counting: more than maxElements elements or maxDepth nesting anywhere is a protocol fault, so that even
- *   skipped headers cost bounded work before authentication.
+ * - Counting: more than maxElements elements (an input error naming where, in the body) or maxDepth nesting
+ *   anywhere (a protocol fault) ends the read, so that even skipped headers cost bounded work before
+ *   authentication.
  *
  * Values follow request-values.ts. Kept from the node-soap reader this replaces (its parse is the oracle of the
  * differential test): an empty complex element without attributes reads like nil (null when nillable, else {} or
@@ -159,6 +160,12 @@ export function createRequestReader(contract: WsdlContract, limits: ReaderLimits
       });
       parser.on('opentag', (tag) => {
         if (++elements > maxElements) {
+          const top = stack[stack.length - 1];
+          // In the body, an input error naming where the count ran out (usually an oversized list).
+          if (op && top.k !== K.Skip && stack.some((s) => s.k === K.Body)) {
+            const at = top.path || 'Body';
+            throw new Stop(new SoapInputError(at, `The request has more than ${maxElements} elements; refused in ${at}.`));
+          }
           throw new SoapProtocolError(500, 'Client', `The request has more than ${maxElements} elements.`);
         }
         if (stack.length > maxDepth) {

@@ -283,3 +283,34 @@ function minTime(): number {
   d.setUTCFullYear(1, 0, 1);
   return d.getTime();
 }
+
+describe('limits and early stops', () => {
+  const small = () => createRequestReader(contract, { maxElements: 20, maxDepth: 12 });
+  const pick = (name: string) => [...contract.operations.values()].find((x) => x.input.name === name)!;
+
+  test('too many elements: an input error naming the list in the body, a fault elsewhere', () => {
+    const events = `<Events xmlns:a="${ARRAYS}">${'<a:string>e</a:string>'.repeat(30)}</Events>`;
+    const r = small().read(saveWebhook(events), null, pick);
+    assert.ok(r.error instanceof SoapInputError);
+    assert.match(r.error.message, /more than 20 elements; refused in Webhook\.Events/);
+    const header = `<x:Noise xmlns:x="urn:x">${'<x:n/>'.repeat(30)}</x:Noise>`;
+    assert.throws(() => small().read(monoEnvelope(`<GetWebhook xmlns="${TNS}"/>`, header), null, pick),
+      (e: unknown) => e instanceof SoapProtocolError && /more than 20 elements/.test(e.message));
+  });
+
+  test('nesting deeper than maxDepth anywhere is a fault', () => {
+    const deep = `<x:a xmlns:x="urn:x">${'<x:a>'.repeat(15)}${'</x:a>'.repeat(15)}</x:a>`;
+    assert.throws(() => small().read(monoEnvelope(`<GetWebhook xmlns="${TNS}"/>`, deep), null, pick),
+      (e: unknown) => e instanceof SoapProtocolError && /nests elements more than 12 deep/.test(e.message));
+  });
+
+  test('the first element the contract does not allow ends the read: what follows is not looked at', () => {
+    const r = read(monoEnvelope(`<GetAllWebhooks xmlns="${TNS}"><NameFilter>${'<z/>'.repeat(5)}</NameFilter><Broken></GetAllWebhooks>`));
+    assert.ok(r.error instanceof SoapInputError);
+    assert.equal(r.error.field, 'NameFilter');
+    assert.match(r.error.message, /expected a simple value, found element z/);
+    const unknown = read(monoEnvelope(`<GetWebhook xmlns="${TNS}"><Nope/><WebhookId>1</WebhookId></GetWebhook>`));
+    assert.equal(unknown.error?.field, 'Nope');
+    assert.match(unknown.error?.message ?? '', /contract does not allow/);
+  });
+});
