@@ -87,7 +87,8 @@ async function main(): Promise<number> {
     if (mem.rssBaselineMiB !== undefined) note = `RSS ${mem.rssBaselineMiB} -> ${mem.rssSettledMiB ?? '?'} MiB settled (peak ${mem.rssPeakMiB})`;
     if (suite === 'fuzz') note = `seed ${ms[0].seed}; ${note}`;
     if (suite === 'unauthenticated-cpu') {
-      note = `/healthz p95 ${ms[0].healthzP95Ms} ms under 2 flooding clients (idle ${ms[0].healthzIdleP95Ms} ms), ${ms[0].floodRequests} requests`;
+      note = `/healthz p95 ${ms[0].healthzP95Ms} ms under 2 flooding clients (idle ${ms[0].healthzIdleP95Ms} ms), `
+        + `${ms[0].floodRequests} requests, service CPU ${typeof ms[0].cpuMsPerRequest === 'number' ? ms[0].cpuMsPerRequest.toFixed(2) : '?'} ms each`;
     }
     rows.push([label, String(sum(ms, 'cases')), String(sum(ms, 'passed')), note]);
   }

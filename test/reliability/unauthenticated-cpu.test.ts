@@ -1,19 +1,31 @@
 /**
  * Unauthenticated CPU (issue 8, part 5): two clients send, in a loop and without credentials, a 1 MB GetAllWebhooks
  * whose NameFilter holds nothing but `<z/>` elements. The request reader stops at the first element the contract
- * does not allow, so each costs the service little; /healthz, polled meanwhile, must stay responsive. Its p95 under
- * the flood is compared with its p95 measured idle in the same run: target p95 <= max(200 ms, 4 x idle p95).
- * The figure goes into the reliability table.
+ * does not allow, so each costs the service little (before the reader, about 0.55 s of event loop each). Checked:
+ * the service's CPU time per flood request (from /proc, steady on a busy machine) stays under 25 ms, and /healthz,
+ * polled meanwhile, keeps its p95 under max(200 ms, 8 x its idle p95 measured in the same run; the target is 200 ms,
+ * the factor only keeps a machine busy with other work from failing the run). Both figures go into the table.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { percentile } from '../../bench/http-load.js';
 import { NS88, soapAction, WEBHOOK_PATH } from './support/envelopes.js';
+import { readFileSync } from 'node:fs';
 import { openSession, recordMetric, type Session } from './support/harness.js';
 import { assertClearRefusal } from './support/wire.js';
 
 const FLOOD_SECONDS = Number(process.env.UNAUTH_FLOOD_SECONDS ?? 8);
 const BODY_BYTES = 1_000_000;
+
+/** User + system CPU time of a process in ms (Linux /proc; clock ticks of 10 ms), or null elsewhere. */
+function cpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
 
 function zFlood(): string {
   const head = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetAllWebhooks xmlns="${NS88}"><NameFilter>`;
@@ -42,13 +54,15 @@ describe('unauthenticated CPU: 1 MB of <z/> inside NameFilter from two clients',
     return out.sort((a, b) => a - b);
   }
 
-  test('/healthz p95 under the flood stays within max(200 ms, 4 x its idle p95)', async () => {
+  test('the flood costs little CPU per request and /healthz stays responsive', async () => {
     let end = performance.now() + 2000;
     const idle = await healthzLatencies(() => performance.now() > end);
     const body = zFlood();
     assert.ok(body.length >= 990_000 && body.length <= BODY_BYTES, `body is ${body.length} bytes`);
     let sent = 0;
     let refused = 0;
+    const pid = s.service.proc.pid!;
+    const cpuBefore = cpuMs(pid);
     end = performance.now() + FLOOD_SECONDS * 1000;
     const flooder = async () => {
       while (performance.now() < end) {
@@ -63,15 +77,20 @@ describe('unauthenticated CPU: 1 MB of <z/> inside NameFilter from two clients',
       }
     };
     const [flood] = await Promise.all([healthzLatencies(() => performance.now() > end), flooder(), flooder()]);
+    const cpuAfter = cpuMs(pid);
+    const cpuPerRequest = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / sent;
     const idleP95 = percentile(idle, 95);
     const floodP95 = percentile(flood, 95);
-    const budget = Math.max(200, 4 * idleP95);
+    const budget = Math.max(200, 8 * idleP95);
+    const ok = floodP95 <= budget && (cpuPerRequest === null || cpuPerRequest < 25);
     recordMetric({
-      suite: 'unauthenticated-cpu', cases: 1, passed: floodP95 <= budget ? 1 : 0, floodRequests: sent,
+      suite: 'unauthenticated-cpu', cases: 1, passed: ok ? 1 : 0, floodRequests: sent, cpuMsPerRequest: cpuPerRequest,
       healthzP95Ms: Math.round(floodP95 * 10) / 10, healthzIdleP95Ms: Math.round(idleP95 * 10) / 10, healthzSamples: flood.length,
     });
-    process.stdout.write(`# z flood: ${sent} requests (${refused} refused) in ${FLOOD_SECONDS} s; /healthz p95 ${floodP95.toFixed(1)} ms under flood, ${idleP95.toFixed(1)} ms idle\n`);
+    process.stdout.write(`# z flood: ${sent} requests (${refused} refused) in ${FLOOD_SECONDS} s, service CPU ${cpuPerRequest?.toFixed(2) ?? '?'} ms `
+      + `per request; /healthz p95 ${floodP95.toFixed(1)} ms under flood, ${idleP95.toFixed(1)} ms idle\n`);
     assert.ok(sent >= 4, `the flood sent only ${sent} requests`);
+    if (cpuPerRequest !== null) assert.ok(cpuPerRequest < 25, `the service spent ${cpuPerRequest.toFixed(1)} ms of CPU per flood request`);
     assert.ok(floodP95 <= budget, `/healthz p95 ${floodP95.toFixed(1)} ms under the flood > ${budget.toFixed(0)} ms`);
   });
 });
