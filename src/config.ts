@@ -49,6 +49,8 @@ export const configKeys = {
   secretOldKeys: ['SECRET_ENCRYPTION_OLD_KEYS', list.pipe(z.array(secretKeySchema)).default([]),
     'Previous encryption keys, still accepted for reading (comma separated); see "Secrets at rest" for rotation'],
   workerEnabled: ['WORKER_ENABLED', bool.default(true), 'Run the delivery worker inside `serve`'],
+  workerDbPoolMax: ['WORKER_DB_POOL_MAX', int(1, 1000).default(4),
+    'Connections of the delivery worker\'s own pool (PostgreSQL, SQL Server), so requests cannot starve it'],
   workerConcurrency: ['WORKER_CONCURRENCY', int(1, 1000).default(32), 'Deliveries in flight per worker process'],
   claimBatchSize: ['CLAIM_BATCH_SIZE', int(1, 1000).default(50), 'Deliveries claimed per database round trip'],
   leaseMs: ['LEASE_MS', int(1000).default(60_000), 'How long a claimed delivery stays invisible to other workers'],
