@@ -7,5 +7,5 @@ import { buildSoapUiProject, SOAPUI_PROJECT_FILE } from './soapui-project.js';
 
 const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', SOAPUI_PROJECT_FILE);
 mkdirSync(path.dirname(file), { recursive: true });
-writeFileSync(file, buildSoapUiProject());
+writeFileSync(file, await buildSoapUiProject());
 console.log(`wrote ${path.relative(process.cwd(), file)}`);

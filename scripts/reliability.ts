@@ -77,7 +77,7 @@ async function main(): Promise<number> {
   const rows: Array<[string, string, string, string]> = [];
   const caseSuites: Array<[string, string]> = [
     ['hostile-input', 'hostile SOAP input'], ['string-roundtrip', 'CDATA/illegal chars round trip'], ['auth', 'authentication'],
-    ['ssrf', 'SSRF targets'], ['fuzz', 'fuzz requests'],
+    ['ssrf', 'SSRF targets'], ['fuzz', 'fuzz requests'], ['unauthenticated-cpu', 'unauthenticated 1 MB <z/> flood'],
   ];
   for (const [suite, label] of caseSuites) {
     const ms = bySuite(suite);
@@ -86,6 +86,10 @@ async function main(): Promise<number> {
     const mem = bySuite(`${suite}-memory`)[0] ?? ms[0];
     if (mem.rssBaselineMiB !== undefined) note = `RSS ${mem.rssBaselineMiB} -> ${mem.rssSettledMiB ?? '?'} MiB settled (peak ${mem.rssPeakMiB})`;
     if (suite === 'fuzz') note = `seed ${ms[0].seed}; ${note}`;
+    if (suite === 'unauthenticated-cpu') {
+      note = `/healthz p95 ${ms[0].healthzP95Ms} ms under 2 flooding clients (idle ${ms[0].healthzIdleP95Ms} ms), `
+        + `${ms[0].floodRequests} requests, service CPU ${typeof ms[0].cpuMsPerRequest === 'number' ? ms[0].cpuMsPerRequest.toFixed(2) : '?'} ms each`;
+    }
     rows.push([label, String(sum(ms, 'cases')), String(sum(ms, 'passed')), note]);
   }
   // Suites that label their own row (issue 8: connections, SQLite busy, noisy neighbour, throttle, save race).

@@ -1,5 +1,6 @@
 /**
- * Builds soapui/webhook-agent-soapui-project.xml, a SoapUI 5.x project, from the contract model: the Services88
+ * Builds soapui/webhook-agent-soapui-project.xml, a SoapUI 5.x project, from the contract model (the schema model
+ * node-soap loads from the rendered WSDLs, the one the serializer and request reader compile from): the Services88
  * Webhook and SoPrincipal interfaces as SoapUI imports them from our ?wsdl (the WSDL kept in the definition cache,
  * one operation per WSDL operation with a sample request whose body SoapUI-style `?` placeholders come from the
  * schema), and a TestSuite that logs in, moves the ticket into a project property and runs a webhook's life.
@@ -8,7 +9,9 @@
  * output and runs the TestSuite against the started service. Ids are derived from names so regeneration is stable.
  */
 import { createHash } from 'node:crypto';
-import { ARRAYS, contractFor, setWsdlAddress, XS, type Contract, type ElementInfo } from '../src/contract/index.js';
+import { ARRAYS, contractFor, setWsdlAddress, type Contract } from '../src/contract/index.js';
+import { loadWsdlContract, type OperationInfo, type WsdlContract } from '../src/soap/wsdl-contract.js';
+import type { Field } from '../src/soap/schema-model.js';
 
 export const SOAPUI_PROJECT_FILE = 'soapui/webhook-agent-soapui-project.xml';
 export const SOAPUI_VERSION = '5.7.2';
@@ -45,19 +48,24 @@ const services: Service[] = (['Webhook', 'SoPrincipal'] as const).map((name) => 
 
 const endpointOf = (s: Service) => `\${#Project#endpoint}${s.path}`;
 
+/** The loaded WSDL of each service, set by buildSoapUiProject (node-soap loads asynchronously). */
+const loaded = new Map<Service, WsdlContract>();
+const modelOf = (s: Service): WsdlContract => loaded.get(s)!;
+const operationsOf = (s: Service): OperationInfo[] => [...modelOf(s).operations.values()];
+
 /** SoapUI's sample of an element: `?` for values, "Optional" and "Zero or more repetitions" comments, nesting cut at depth 4. */
-function sample(c: Contract, el: ElementInfo, pad: string, depth: number, prefixes: Map<string, string>): string[] {
+function sample(el: Field, pad: string, depth: number, prefixes: Map<string, string>): string[] {
   const p = prefixes.get(el.ns)!;
   const lines: string[] = [];
-  if (el.maxOccurs === 'unbounded') lines.push(`${pad}<!--Zero or more repetitions:-->`);
+  if (el.repeated) lines.push(`${pad}<!--Zero or more repetitions:-->`);
   else if (el.minOccurs === 0) lines.push(`${pad}<!--Optional:-->`);
-  const type = el.type.ns === XS ? undefined : c.types.get(`{${el.type.ns}}${el.type.name}`);
-  if (!type || type.kind !== 'complex') return [...lines, `${pad}<${p}:${el.name}>?</${p}:${el.name}>`];
-  if (depth >= 4 || type.elements.length === 0) return [...lines, `${pad}<${p}:${el.name}/>`];
+  const type = el.type;
+  if (type.kind !== 'complex') return [...lines, `${pad}<${p}:${el.name}>?</${p}:${el.name}>`];
+  if (depth >= 4 || type.fields.length === 0) return [...lines, `${pad}<${p}:${el.name}/>`];
   lines.push(`${pad}<${p}:${el.name}>`);
-  for (const child of type.elements) {
+  for (const child of type.fields) {
     if (!prefixes.has(child.ns)) prefixes.set(child.ns, child.ns === ARRAYS ? 'arr' : `ns${prefixes.size}`);
-    lines.push(...sample(c, child, `${pad}   `, depth + 1, prefixes));
+    lines.push(...sample(child, `${pad}   `, depth + 1, prefixes));
   }
   lines.push(`${pad}</${p}:${el.name}>`);
   return lines;
@@ -80,9 +88,9 @@ const requestHeaders = [
 
 function sampleRequest(s: Service, opName: string): string {
   const c = s.contract;
-  const op = c.operations.find((o) => o.name === opName)!;
+  const op = modelOf(s).operations.get(opName)!;
   const prefixes = new Map([[c.tns, 'ser']]);
-  const body = sample(c, c.elements.get(op.inputElement)!, '', 0, prefixes);
+  const body = sample(op.input, '', 0, prefixes);
   return envelope(c.tns, requestHeaders, body, prefixes);
 }
 
@@ -106,7 +114,7 @@ function iface(s: Service): string {
   const c = s.contract;
   const definition = `${DEFINITION_BASE}${s.path}?wsdl`;
   const wsdl = setWsdlAddress(c.wsdlXml, `${DEFINITION_BASE}${s.path}`);
-  const ops = c.operations.map((op) => [
+  const ops = operationsOf(s).map((op) => [
     `<con:operation id="${id(s.iface, op.name)}" isOneWay="false" action="${attr(op.soapAction)}" name="${op.name}" bindingOperationName="${op.name}" `
       + 'type="Request-Response" inputName="" receivesAttachments="false" sendsAttachments="false" anonymous="optional">',
     '<con:settings/>',
@@ -158,7 +166,7 @@ interface TransferStepDef {
 
 function requestStep(d: RequestStepDef): string {
   const c = d.service.contract;
-  const op = c.operations.find((o) => o.name === d.op)!;
+  const op = modelOf(d.service).operations.get(d.op)!;
   const assertions = [
     assertion('SOAP Response', d.name),
     assertion('Not SOAP Fault', d.name),
@@ -265,7 +273,8 @@ const projectProperties: Array<[string, string]> = [
 const props = (list: Array<[string, string]>) =>
   `<con:properties>${list.map(([n, v]) => `<con:property><con:name>${text(n)}</con:name><con:value>${text(v)}</con:value></con:property>`).join('')}</con:properties>`;
 
-export function buildSoapUiProject(): string {
+export async function buildSoapUiProject(): Promise<string> {
+  for (const s of services) if (!loaded.has(s)) loaded.set(s, await loadWsdlContract(s.contract.wsdlXml));
   const tns = services[0].contract.tns;
   const testCase = [
     `<con:testCase id="${id(TEST_SUITE, TEST_CASE)}" failOnError="true" failTestCaseOnErrors="true" keepSession="false" maxResults="0" `

@@ -55,6 +55,8 @@ export const configKeys = {
   secretOldKeys: ['SECRET_ENCRYPTION_OLD_KEYS', list.pipe(z.array(secretKeySchema)).default([]),
     'Previous encryption keys, still accepted for reading (comma separated); see "Secrets at rest" for rotation'],
   workerEnabled: ['WORKER_ENABLED', bool.default(true), 'Run the delivery worker inside `serve`'],
+  workerDbPoolMax: ['WORKER_DB_POOL_MAX', int(1, 1000).default(4),
+    'Connections of the delivery worker\'s own pool (PostgreSQL, SQL Server), so requests cannot starve it'],
   workerConcurrency: ['WORKER_CONCURRENCY', int(1, 1000).default(32), 'Deliveries in flight per worker process'],
   hostConcurrency: ['HOST_CONCURRENCY', int(1, 1000).default(16), 'Deliveries in flight per target host (host:port) per worker process'],
   slowAttemptMs: ['SLOW_ATTEMPT_MS', int(100).default(500),

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
-import type { Database } from '../store/db.js';
+import { separatePool, type Database } from '../store/db.js';
 import type { Logger } from '../logger.js';
 import { createSender } from '../delivery/sender.js';
 import { createWorker, type Worker } from '../delivery/worker.js';
@@ -64,18 +64,22 @@ export function createDeliveryRuntime(deps: {
   const lookup = deps.lookup ?? hostsFirstResolve(config.targetHostsFile);
   const sender = createSender({ config, lookup });
   let worker: Worker | null = null;
+  let workerDb: Database | null = null;
   return {
     target: {
       checkTargetUrl: (url) => checkTargetUrl(url, config),
       sendTestEvent: (hook, associateId) => sender.sendTestEvent(hook, { changedByAssociateId: associateId }),
     },
     async startWorker() {
-      worker = createWorker({ db, config, logger, lookup, secrets, onAttempt: deps.onAttempt });
+      // Its own pool (up to WORKER_DB_POOL_MAX connections) on PostgreSQL and SQL Server: requests cannot starve it.
+      workerDb = separatePool(db, config.workerDbPoolMax);
+      worker = createWorker({ db: workerDb, config, logger, lookup, secrets, onAttempt: deps.onAttempt });
       await worker.start();
     },
     wake: (webhookIds) => worker?.wake(webhookIds),
     async stop(graceMs) {
       await worker?.stop({ graceMs });
+      if (workerDb && workerDb !== db) await workerDb.close();
       sender.close();
     },
   };

@@ -14,6 +14,7 @@
  * The `test` event has Changes [], PrimaryKey 0, Entity "test" and no FieldValues (reference/test-event.mdx).
  */
 import type { PropertyValue } from '../webhooks/types.js';
+import { isExactNumber, jsonSafeNumber, stringifyExact } from '../webhooks/exact-json.js';
 
 export const standardKeys = [
   'EventId', 'Timestamp', 'Changes', 'Event', 'PrimaryKey', 'Entity', 'ContextIdentifier', 'ChangedByAssociateId',
@@ -48,9 +49,15 @@ export function formatNetTimestamp(d: Date): string {
   return trimmed ? `${whole}.${trimmed}Z` : `${whole}Z`;
 }
 
-/** Replaces Dates by their NetServer text form, so the stored JSON is what is sent. */
+/**
+ * Replaces Dates by their NetServer text form and non-finite numbers by NetServer's strings ("NaN", "Infinity",
+ * "-Infinity"), so the stored JSON is what is sent. bigint and ExactNumber values stay: they are written with all
+ * their digits (exact-json.ts).
+ */
 export function toJsonValue(v: PropertyValue | unknown): unknown {
   if (v instanceof Date) return formatNetTimestamp(v);
+  if (typeof v === 'number') return jsonSafeNumber(v);
+  if (isExactNumber(v)) return v;
   if (Array.isArray(v)) return v.map(toJsonValue);
   if (v !== null && typeof v === 'object') {
     return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, toJsonValue(x)]));
@@ -88,7 +95,7 @@ export function buildPayload(p: PayloadInput): Record<string, unknown> {
   return body;
 }
 
-/** The exact bytes of the body (compact JSON, UTF-8). */
+/** The exact bytes of the body (compact JSON, UTF-8; longs and decimals with all their digits). */
 export function payloadBytes(p: PayloadInput): Buffer {
-  return Buffer.from(JSON.stringify(buildPayload(p)), 'utf8');
+  return Buffer.from(stringifyExact(buildPayload(p)), 'utf8');
 }

@@ -6,6 +6,7 @@
  * case, enums also as numbers, unknown members ignored) and strict where a wrong type would lose data: every
  * refusal is an invalid_argument naming the member.
  */
+import { isExactNumber } from '../webhooks/exact-json.js';
 import { invalidArgument } from '../errors.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookState } from '../webhooks/types.js';
 import { flagsFromInt, notifyViaFlags, notifyWhenFlags, webhookStates } from '../webhooks/types.js';
@@ -38,7 +39,11 @@ function flagsJson(flags: readonly string[]): string {
 }
 
 function propertyJson(v: PropertyValue): Json {
-  return v instanceof Date ? v.toISOString() : v;
+  if (v instanceof Date) return v.toISOString();
+  // A long or decimal kept with all its digits (webhooks/exact-json.ts) goes out as a number here: the compiled
+  // JSON writer has no raw-number form, so digits beyond a double's are not kept on this face.
+  if (typeof v === 'bigint' || isExactNumber(v)) return Number(typeof v === 'bigint' ? v : v.value);
+  return v;
 }
 
 export function webhookJson(h: Webhook): JsonObject {

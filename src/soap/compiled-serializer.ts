@@ -18,14 +18,14 @@
  *   `Events: ['a', 'b']`, `Response: [webhook1, webhook2]`. `[]` gives an empty element (`<Events/>`), which
  *   clients tell apart from nil.
  * - dictionary types (StringDictionary, StringObjectDictionary, SoExceptionInfoParameters, ...): an array of
- *   `{Key, Value}` pairs (the canonical form, the same one parse-request.ts produces), or for convenience a
+ *   `{Key, Value}` pairs (the canonical form, the same one request-reader.ts produces), or for convenience a
  *   plain object / Map whose entries become the pairs in insertion order.
  * - xs:dateTime: a Date, written as UTC wall-clock time without offset (see wcf-date-time.ts).
  * - xs:list enums ([Flags], e.g. NotifyVia): an array of names or a space-separated string; empty -> empty
  *   element. Enum and list values are checked against the WSDL's enumeration.
  * - xs:anyType (StringObjectDictionary values): always written with an xsi:type, because WCF clients cannot read
- *   an untyped value: string -> b:string, integer within int32 -> b:int, other integers and bigint -> b:long,
- *   other numbers -> b:double, boolean -> b:boolean, Date -> b:dateTime, string[] -> a:ArrayOfstring,
+ *   an untyped value: string -> b:string, integer within int32 -> b:int, other integers and bigint -> b:long (b:decimal beyond its range),
+ *   other numbers -> b:double, an ExactNumber (webhooks/exact-json.ts) -> b:decimal, boolean -> b:boolean, Date -> b:dateTime, string[] -> a:ArrayOfstring,
  *   null -> nil. Anything else is a programming error (TypeError).
  * - every string is escaped (no CDATA pass-through; XML-illegal characters dropped), nothing is pretty-printed.
  * A value of the wrong JS type throws a TypeError naming the field: it is a bug in the caller, not input.
@@ -33,6 +33,7 @@
  * Versioning falls out of the WSDL: a field the WSDL does not declare (Services85 has no ErrorEmails) is never
  * written, whatever the object holds.
  */
+import { isExactNumber, LONG_MAX, LONG_MIN } from '../webhooks/exact-json.js';
 import { escapeXmlText } from './xml-escape.js';
 import { formatWcfDateTime } from './wcf-date-time.js';
 import {
@@ -177,6 +178,7 @@ export function compileSerializer(model: SchemaModel): CompiledSerializer {
     const dbl = `<${tag} i:type="b:double"${extra}>`;
     const bool = `<${tag} i:type="b:boolean"${extra}>`;
     const dt = `<${tag} i:type="b:dateTime"${extra}>`;
+    const dec = `<${tag} i:type="b:decimal"${extra}>`;
     const arr = `<${tag} i:type="a:ArrayOfstring"${extra}>`;
     const arrEmpty = `<${tag} i:type="a:ArrayOfstring"${extra}/>`;
     return (v) => {
@@ -191,7 +193,7 @@ export function compileSerializer(model: SchemaModel): CompiledSerializer {
           }
           return dbl + formatDouble(v) + close;
         case 'bigint':
-          return long + String(v) + close;
+          return (v >= LONG_MIN && v <= LONG_MAX ? long : dec) + String(v) + close;
         case 'boolean':
           return bool + (v ? 'true' : 'false') + close;
         case 'undefined':
@@ -199,6 +201,8 @@ export function compileSerializer(model: SchemaModel): CompiledSerializer {
         case 'object': {
           if (v === null) return nil;
           if (v instanceof Date) return dt + formatWcfDateTime(v) + close;
+          // An ExactNumber holds a decimal's text (an exponent only when read from stored JSON: then a double).
+          if (isExactNumber(v)) return (/[eE]/.test(v.value) ? dbl : dec) + v.value + close;
           if (Array.isArray(v)) {
             if (v.length === 0) return arrEmpty;
             let s = arr;
@@ -209,7 +213,7 @@ export function compileSerializer(model: SchemaModel): CompiledSerializer {
             }
             return s + close;
           }
-          return fail(where, 'string, number, bigint, boolean, Date, string[] or null', v);
+          return fail(where, 'string, number, bigint, ExactNumber, boolean, Date, string[] or null', v);
         }
         default:
           return fail(where, 'string, number, bigint, boolean, Date, string[] or null', v);

@@ -85,6 +85,8 @@ export interface SchemaModel {
   element(name: string, ns?: string): Field | undefined;
   /** Every top-level element of every schema (resolving them all is how start-up fails fast). */
   allElements(): Field[];
+  /** A named complex or simple type, looked up by local name in every schema (first match). */
+  typeNamed(name: string): TypeDesc | undefined;
   /** Resolve a QName written in the WSDL's root scope (message parts). */
   resolveQName(qname: string): { ns: string; name: string };
 }
@@ -372,6 +374,12 @@ export function buildSchemaModel(definitions: SoapDefinitions): SchemaModel {
         }
       }
       return out;
+    },
+    typeNamed(name) {
+      for (const [ns, s] of Object.entries(schemas)) {
+        if (s.complexTypes?.[name] || s.types?.[name]) return namedType(ns, name);
+      }
+      return undefined;
     },
     resolveQName(qname) {
       const { prefix, local } = splitQName(qname);

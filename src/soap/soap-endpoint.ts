@@ -2,12 +2,12 @@
  * One SOAP 1.1 endpoint (one .svc path, one WSDL) as an express Router, behaving like NetServer's WCF
  * basicHttpBinding service towards real clients (WCF/svcutil proxies, zeep, PHP, JAX-WS, SoapUI).
  *
- * We own the envelope: node-soap only reads the WSDL and parses requests (parse-request.ts); responses come from
- * the compiled serializer. Per POST:
- *   Content-Type text/xml (else 415) -> body read with a size limit (else 413) -> charset decode -> envelope
- *   checks and parse (DOCTYPE, prototype-polluting ids, SOAP 1.1 namespace, one body element) -> operation by
- *   SOAPAction (exact, or the bare operation name; empty -> the body element), which must agree with the body
- *   element -> headers and body normalised -> handler -> response headers computed from the outcome.
+ * We own the envelope: node-soap only reads the WSDL; requests are read by the reader compiled from its schema model
+ * (request-reader.ts) and responses written by the serializer compiled from the same model. Per POST:
+ *   Content-Type text/xml (else 415) -> body read with a size limit (else 413) -> charset decode -> operation by
+ *   SOAPAction (exact, or the bare operation name; empty -> the body element) -> one pass of the reader over
+ *   the envelope (no DTD, SOAP 1.1, one body element agreeing with the SOAPAction, headers and body typed, stop at
+ *   the first element the contract does not allow) -> handler -> response headers computed from the outcome.
  * Protocol problems are SOAP 1.1 faults (500 unless said otherwise) without internals. Business errors,
  * input errors and handler failures are HTTP 200 with Succeeded=false, ExceptionInfo and a nil Response.
  * Every operation response carries ExceptionInfo, ExtraInfo, Succeeded, TimeZone (WSDL order), the TimeZone
@@ -20,7 +20,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { loadWsdlContract, type OperationInfo } from './wsdl-contract.js';
 import { compileSerializer, type ElementWriter } from './compiled-serializer.js';
-import { createRequestParser, type SoapRequestHeaders } from './parse-request.js';
+import { createRequestReader } from './request-reader.js';
+import type { SoapRequestHeaders } from './request-values.js';
 import { soapEnvelope, soapFaultEnvelope, SoapProtocolError } from './soap-fault.js';
 import { decodeRequestText, requireTextXml } from './request-text.js';
 import { toExceptionInfo, type ExceptionInfoValue } from './business-error.js';
@@ -50,7 +51,7 @@ export type SoapExtraInfo = Array<{ Key: string | null; Value: string | null }> 
 
 /**
  * One operation. `body` is the normalised request wrapper content keyed by WSDL element names (see
- * parse-request.ts), e.g. `{ Webhook: {...} }` for SaveWebhook, `{ WebhookId: 5 }` for GetWebhook; absent
+ * request-reader.ts), e.g. `{ Webhook: {...} }` for SaveWebhook, `{ WebhookId: 5 }` for GetWebhook; absent
  * elements have no key. The result is the response wrapper content keyed the same way, in the compiled
  * serializer's input form: `{ Response: webhook }`, `{ Response, Credentials, AuthenticationSucceeded }`, or
  * `{}` / undefined for void operations. A wrapper child left undefined is written as nil when nillable (as WCF
@@ -130,7 +131,7 @@ interface EndpointCore {
 async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
   const contract = await loadWsdlContract(opts.wsdlXml);
   const serializer = compileSerializer(contract.model);
-  const parser = createRequestParser(contract);
+  const reader = createRequestReader(contract);
   const wsdlDoc = createWsdlDocument(opts.wsdlXml);
   const debug = opts.debug === true;
   const logger = opts.logger;
@@ -209,7 +210,6 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
     const raw = req.body;
     const buf = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
     const xml = decodeRequestText(buf, mediaType);
-    const env = parser.readEnvelope(xml);
 
     const action = unquoteAction(req.get('soapaction'));
     let c: CompiledOperation | undefined;
@@ -219,46 +219,44 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
         throw new SoapProtocolError(500, 'Client',
           `The message with Action '${action}' cannot be processed at the receiver (ActionNotSupported).`);
       }
-      if (c.op.input.name !== env.bodyElement) {
-        throw new SoapProtocolError(500, 'Client',
-          `The body element '${env.bodyElement}' does not match the SOAPAction of operation ${c.op.name}.`);
-      }
-    } else {
-      c = byInputElement.get(env.bodyElement);
-      if (!c) throw new SoapProtocolError(500, 'Client', `Unexpected body element '${env.bodyElement}'.`);
     }
+    const read = reader.read(xml, c?.op ?? null, (bodyElement) => {
+      c = byInputElement.get(bodyElement);
+      if (!c) throw new SoapProtocolError(500, 'Client', `Unexpected body element '${bodyElement}'.`);
+      return c.op;
+    });
+    const co = c as unknown as CompiledOperation;
 
     let outcome: Outcome;
-    let timeZone: unknown = null;
+    const timeZone: unknown = read.headers.values.TimeZone ?? null;
     try {
-      const parsedHeaders = parser.readHeaders(c.op, env.header);
-      timeZone = parsedHeaders.values.TimeZone ?? null;
-      const body = parser.readBody(c.op, env.body);
-      if (!c.handler) {
-        throw new AppError('not_supported', `The operation ${c.op.name} is not supported by this service.`);
+      if (read.error) throw read.error;
+      const body = read.body;
+      if (!co.handler) {
+        throw new AppError('not_supported', `The operation ${co.op.name} is not supported by this service.`);
       }
       let extraInfo: SoapExtraInfo | null = null;
       const ctx: SoapContext = {
-        operation: c.op.name,
-        headers: parsedHeaders.headers,
+        operation: co.op.name,
+        headers: read.headers.headers,
         req,
         setExtraInfo: (v) => {
           extraInfo = v;
         },
       };
-      const result = await c.handler(body, ctx);
-      outcome = { succeeded: true, exceptionInfo: null, extraInfo, timeZone, body: successBody(c, result) };
+      const result = await co.handler(body, ctx);
+      outcome = { succeeded: true, exceptionInfo: null, extraInfo, timeZone, body: successBody(co, result) };
     } catch (err) {
       if (err instanceof SoapProtocolError) throw err;
-      outcome = errorOutcome(c, err, timeZone, req);
+      outcome = errorOutcome(co, err, timeZone, req);
     }
 
     let xmlOut: string;
     try {
-      xmlOut = responseXml(c, outcome);
+      xmlOut = responseXml(co, outcome);
     } catch (err) {
       // The handler's value could not be serialized (a bug); answer like any internal error.
-      xmlOut = responseXml(c, errorOutcome(c, err, outcome.timeZone, req));
+      xmlOut = responseXml(co, errorOutcome(co, err, outcome.timeZone, req));
     }
     send(res, 200, XML_CONTENT_TYPE, xmlOut);
   }

@@ -1,7 +1,8 @@
 /**
  * Loads a WSDL (given as XML text) with node-soap and extracts what the edge needs: the schema model, and per
  * operation its SOAPAction, body wrapper elements and declared header elements, in WSDL order.
- * node-soap is used here only as a WSDL reader and (in parse-request.ts) as a request parser.
+ * node-soap is used here only as a WSDL reader (its request parser survives in the tests, as the oracle of the
+ * request reader).
  */
 import soap from 'soap';
 import { buildSchemaModel, type Field, type SchemaModel, type SoapDefinitions } from './schema-model.js';
@@ -22,7 +23,7 @@ export interface WsdlContract {
   readonly targetNamespace: string;
   readonly model: SchemaModel;
   readonly operations: ReadonlyMap<string, OperationInfo>;
-  /** node-soap's WSDL object; parse-request.ts sets its parser options. Not for use elsewhere. */
+  /** node-soap's WSDL object, for the test oracle (test/soap/node-soap-oracle.ts). Not for use elsewhere. */
   readonly soapWsdl: NodeSoapWsdl;
 }
 
@@ -65,7 +66,7 @@ function parseWsdl(xml: string, options: Record<string, unknown>): Promise<NodeS
 
 /**
  * Parse the WSDL once at start-up. The node-soap instance is private to the returned contract: parser options
- * set on it (parse-request.ts) cannot leak into another endpoint's WSDL.
+ * set on it (by the test oracle) cannot leak into another endpoint's WSDL.
  */
 export async function loadWsdlContract(wsdlXml: string, parserOptions: Record<string, unknown> = {}): Promise<WsdlContract> {
   const w = await parseWsdl(wsdlXml, { handleNilAsNull: true, ...parserOptions });

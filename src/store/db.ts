@@ -201,6 +201,17 @@ function waitForLockAsynchronously(knex: Knex, waitMs: number): void {
   };
 }
 
+/**
+ * A second pool on db's connection settings (PostgreSQL, SQL Server), for the in-process delivery worker: with one
+ * shared pool, a burst of requests holding every connection made the worker's claims and recordings queue behind
+ * them, so deliveries stalled exactly while events poured in. SQLite has one connection by design: db itself.
+ */
+export function separatePool(db: Database, poolMax: number): Database {
+  if (db.dialect === 'sqlite') return db;
+  const knex = knexFactory({ ...(db.knex.client as { config: Knex.Config }).config, pool: { min: 0, max: poolMax } });
+  return { knex, dialect: db.dialect, description: db.description, close: () => knex.destroy() };
+}
+
 export async function migrateLatest(db: Database): Promise<string[]> {
   const [, applied] = (await db.knex.migrate.latest()) as [number, string[]];
   return applied;

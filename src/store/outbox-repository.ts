@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SignalledEvent } from '../webhooks/types.js';
 import { toJsonValue } from '../delivery/payload.js';
+import { parseExact, stringifyExact } from '../webhooks/exact-json.js';
 import { chunked, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
 import { parseHeaders, parseProperties } from './webhook-repository.js';
 import type { SecretCodec } from './secret-codec.js';
@@ -42,7 +43,7 @@ export function newEventUuid(now: number): string {
 
 /** The event's Data as stored: dates in NetServer's text form, so the stored JSON is what FieldValues will carry. */
 export function storedEventData(event: SignalledEvent): string {
-  return JSON.stringify(toJsonValue(event.data ?? {}));
+  return stringifyExact(toJsonValue(event.data ?? {}));
 }
 
 /**
@@ -136,7 +137,7 @@ export interface ClaimedDelivery {
 function parseData(text: unknown): Record<string, unknown> {
   if (typeof text !== 'string') return {};
   try {
-    const v: unknown = JSON.parse(text);
+    const v: unknown = parseExact(text);
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
   } catch {
     return {};

@@ -35,6 +35,7 @@ import {
   type Queryable,
 } from './row-mapping.js';
 import type { SecretCodec } from './secret-codec.js';
+import { isExactNumber, jsonSafeNumber, parseExact, stringifyExact } from '../webhooks/exact-json.js';
 
 /**
  * How `webhook.secret` is stored (secret-codec.ts). Required: a default would store secrets as plaintext in a
@@ -91,14 +92,21 @@ function serializeHeaders(headers: Record<string, string> | null): string | null
 }
 
 function serializeProperties(properties: Record<string, PropertyValue> | null): string | null {
-  // JSON.stringify writes a Date as its ISO string (Date.prototype.toJSON).
-  return properties === null ? null : JSON.stringify(properties);
+  // A Date is written as its ISO string (Date.prototype.toJSON); longs and decimals with all their digits; NaN and
+  // the infinities as NetServer's JSON writes them, strings.
+  if (properties === null) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(properties)) {
+    // defineProperty: a property named __proto__ stays a plain key.
+    Object.defineProperty(out, k, { value: typeof v === 'number' ? jsonSafeNumber(v) : v, enumerable: true, writable: true, configurable: true });
+  }
+  return stringifyExact(out);
 }
 
 function parseJsonObject(text: unknown): Record<string, unknown> | null {
   if (typeof text !== 'string' || text.trim() === '') return null;
   try {
-    const v: unknown = JSON.parse(text);
+    const v: unknown = parseExact(text);
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     // A corrupt blob must not make the whole list unreadable.
@@ -112,7 +120,7 @@ export function parseHeaders(text: unknown): Record<string, string> | null {
   // What we write holds only strings: then the parsed object is the answer as it is.
   if (Object.values(obj).every((v) => typeof v === 'string')) return obj as Record<string, string>;
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(obj)) out[k] = typeof v === 'string' ? v : v === null ? '' : JSON.stringify(v);
+  for (const [k, v] of Object.entries(obj)) out[k] = typeof v === 'string' ? v : v === null ? '' : stringifyExact(v);
   return out;
 }
 
@@ -125,9 +133,9 @@ export function parseProperties(text: unknown): Record<string, PropertyValue> | 
   if (obj === null) return null;
   const out: Record<string, PropertyValue> = {};
   for (const [k, v] of Object.entries(obj)) {
-    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-    else if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
-    else out[k] = JSON.stringify(v);
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || isExactNumber(v)) out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'string' ? x : stringifyExact(x)));
+    else out[k] = stringifyExact(v);
   }
   return out;
 }

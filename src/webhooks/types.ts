@@ -12,6 +12,7 @@
  * - ticket: a `7T:` credential from SoPrincipal.AuthenticateUsernamePassword, valid 6 h, renewed on use.
  * - associate: a user that can log in; recorded as Registered/UpdatedAssociate on webhooks.
  */
+import type { ExactNumber } from './exact-json.js';
 
 export const webhookStates = ['Unknown', 'Active', 'Stopped', 'TooManyErrors'] as const;
 export type WebhookState = (typeof webhookStates)[number];
@@ -33,7 +34,8 @@ export function flagsFromInt<T extends string>(all: readonly T[], n: number): T[
 }
 
 /** A value of a StringObjectDictionary (Properties, SignalEvent Data): JSON-compatible, plus dates. */
-export type PropertyValue = string | number | boolean | null | Date | string[];
+/** A Data or Properties value; bigint and ExactNumber keep the digits of an xs:long or xs:decimal (exact-json.ts). */
+export type PropertyValue = string | number | bigint | ExactNumber | boolean | null | Date | string[];
 
 export interface AssociateSummary {
   associateId: number;

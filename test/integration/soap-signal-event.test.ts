@@ -85,6 +85,34 @@ for (const dialect of testDialects) {
       assert.equal(receiver.requests.length, 0, 'the worker is not running: nothing is sent');
     });
 
+    test('numbers in Data and Properties keep NetServer\'s JSON form: NaN/Infinity as strings, every digit of longs and decimals', async () => {
+      const numbers: Array<[string, string, string]> = [
+        ['nan', 'double', 'NaN'], ['inf', 'double', 'INF'], ['ninf', 'double', '-INF'], ['huge', 'double', '1e309'],
+        ['maxLong', 'long', '9223372036854775807'], ['minLong', 'long', '-9223372036854775808'], ['ulong', 'unsignedLong', '18446744073709551615'],
+        ['dec', 'decimal', '79228162514264337593543950335'], ['scaled', 'decimal', '+012.50'], ['plain', 'decimal', '0.25'],
+      ];
+      const r = await signal(88, 'contact.changed', 1, dataXml(numbers));
+      assert.equal(r.succeeded, true, r.exception?.message ?? undefined);
+      const ev = (await events()).at(-1)!;
+      assert.equal(ev.data, '{"nan":"NaN","inf":"Infinity","ninf":"-Infinity","huge":"Infinity","maxLong":9223372036854775807,'
+        + '"minLong":-9223372036854775808,"ulong":18446744073709551615,"dec":79228162514264337593543950335,"scaled":12.50,"plain":0.25}');
+      const out = await signal(88, 'contact.changed', 1, dataXml([['tooBig', 'long', '9223372036854775808']]));
+      assert.equal(out.succeeded, false);
+      assert.match(out.exception?.message ?? '', /Data\.StringObjectKeyValuePair\[0\]\.Value.*out of range for xs:long/);
+
+      const props = `<Properties>${numbers.map(([k, type, v]) =>
+        `<StringObjectKeyValuePair><Key>${k}</Key><Value i:type="xs:${type}">${v}</Value></StringObjectKeyValuePair>`).join('')}</Properties>`;
+      const saved = await app.call(88, 'SaveWebhook', webhookXml({ id: 0, name: 'numbers', events: ['numbers.signalled'], targetUrl: receiver.url, state: 'Stopped', tail: props }));
+      assert.equal(saved.succeeded, true, saved.exception?.message ?? undefined);
+      const got = await app.call(88, 'GetWebhook', `<WebhookId>${textAt(saved.response, 'WebhookId')}</WebhookId>`);
+      const values = Object.fromEntries([...got.text.matchAll(/<Key>(\w+)<\/Key><Value i:type="b:(\w+)">([^<]*)<\/Value>/g)].map((m) => [m[1], `${m[2]}:${m[3]}`]));
+      assert.deepEqual(values, {
+        nan: 'string:NaN', inf: 'string:Infinity', ninf: 'string:-Infinity', huge: 'string:Infinity',
+        maxLong: 'long:9223372036854775807', minLong: 'long:-9223372036854775808', ulong: 'decimal:18446744073709551615',
+        dec: 'decimal:79228162514264337593543950335', scaled: 'decimal:12.50', plain: 'double:0.25',
+      });
+    });
+
     test('other event names reach only their own subscribers; unsubscribed names enqueue nothing', async () => {
       const before = (await deliveries()).length;
       const r1 = await signal(85, 'sale.changed', 7);

@@ -14,6 +14,7 @@ import { repoRoot } from '../helpers/service.js';
 import { runSoapUiTestCase, type StepResult } from '../helpers/soapui-runner.js';
 import { buildSoapUiProject, SOAPUI_PROJECT_FILE, TEST_CASE, TEST_SUITE } from '../../scripts/soapui-project.js';
 import { contractFor } from '../../src/contract/index.js';
+import { loadWsdlContract } from '../../src/soap/wsdl-contract.js';
 
 const CON = 'http://eviware.com/soapui/config';
 const projectXml = readFileSync(join(repoRoot, SOAPUI_PROJECT_FILE), 'utf8');
@@ -23,11 +24,11 @@ const conKids = (el: Element | Document, name: string) => Array.from(el.childNod
 
 const failures = (results: StepResult[]) => results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.messages.join('; ')} ${r.response?.slice(0, 300) ?? ''}`);
 
-test('the project file is what scripts/gen-soapui.ts writes (run it after changing the contract)', () => {
-  assert.equal(projectXml, buildSoapUiProject());
+test('the project file is what scripts/gen-soapui.ts writes (run it after changing the contract)', async () => {
+  assert.equal(projectXml, await buildSoapUiProject());
 });
 
-test('SoapUI 5.x project shape: Services88 Webhook and SoPrincipal interfaces from our WSDL, one sample request per operation', () => {
+test('SoapUI 5.x project shape: Services88 Webhook and SoPrincipal interfaces from our WSDL, one sample request per operation', async () => {
   const doc = new DOMParser().parseFromString(projectXml, 'text/xml') as unknown as Document;
   const root = doc.documentElement;
   assert.equal(root.namespaceURI, CON);
@@ -41,6 +42,7 @@ test('SoapUI 5.x project shape: Services88 Webhook and SoPrincipal interfaces fr
   assert.deepEqual(ifaces.map((i) => i.getAttribute('name')), ['BasicHttpBinding_Webhook', 'BasicHttpBinding_SoPrincipal']);
   for (const [i, service] of [[ifaces[0], 'Webhook'], [ifaces[1], 'SoPrincipal']] as const) {
     const contract = contractFor(service, 88);
+    const model = await loadWsdlContract(contract.wsdlXml);
     assert.equal(i.getAttribute('soapVersion'), '1_1');
     assert.equal(i.getAttribute('bindingName'), `{${contract.tns}}BasicHttpBinding_${service}`);
     // The definition cache holds the WSDL as the service serves it at the definition URL.
@@ -49,9 +51,9 @@ test('SoapUI 5.x project shape: Services88 Webhook and SoPrincipal interfaces fr
     assert.equal(url, i.getAttribute('definition'));
     assert.equal(conKids(part, 'content')[0].textContent, contract.wsdlXml.replace(/location="[^"]*"/, `location="${url.replace(/\?wsdl$/, '')}"`));
     const ops = conKids(i, 'operation');
-    assert.deepEqual(ops.map((o) => o.getAttribute('name')), contract.operations.map((o) => o.name));
+    assert.deepEqual(ops.map((o) => o.getAttribute('name')), contract.operations);
     for (const op of ops) {
-      const info = contract.operations.find((o) => o.name === op.getAttribute('name'))!;
+      const info = model.operations.get(op.getAttribute('name')!)!;
       assert.equal(op.getAttribute('action'), info.soapAction);
       const calls = conKids(op, 'call');
       assert.equal(calls.length, 1, `${info.name}: one sample request`);
@@ -60,7 +62,7 @@ test('SoapUI 5.x project shape: Services88 Webhook and SoPrincipal interfaces fr
       const header = req.getElementsByTagNameNS('http://schemas.xmlsoap.org/soap/envelope/', 'Header')[0];
       assert.ok(header.getElementsByTagNameNS(contract.tns, 'ApplicationToken').length === 1, `${info.name}: ApplicationToken`);
       assert.ok(header.getElementsByTagNameNS(contract.tns, 'Ticket').length === 1, `${info.name}: Credentials/Ticket`);
-      assert.equal(req.getElementsByTagNameNS(contract.tns, info.inputElement).length, 1, `${info.name}: body element`);
+      assert.equal(req.getElementsByTagNameNS(contract.tns, info.input.name).length, 1, `${info.name}: body element`);
       assert.equal(conKids(calls[0], 'endpoint')[0].textContent, `\${#Project#endpoint}/Remote/Services88/${service}.svc`);
     }
   }

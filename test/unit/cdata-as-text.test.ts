@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cdataAsText } from '../../src/soap/parse-request.js';
+import { cdataAsText } from '../soap/node-soap-oracle.js';
 
 test('CDATA sections become escaped text; comments are left alone', () => {
   assert.equal(cdataAsText('<a>x<![CDATA[<y>]]>&amp;<![CDATA[]]]]><![CDATA[>]]></a>'), '<a>x&lt;y&gt;&amp;]]&gt;</a>');

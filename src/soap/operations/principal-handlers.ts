@@ -28,9 +28,9 @@ export function principalHandlers(deps: { ops: Pick<WebhookOperations, 'login'>;
       return { Response: principal(r.associate), Credentials: { Ticket: r.ticket }, AuthenticationSucceeded: true };
     },
   };
-  for (const op of deps.contract.operations) {
-    handlers[op.name] ??= async () => {
-      throw notSupported(`SoPrincipal.${op.name} is not supported by this service; use AuthenticateUsernamePassword`);
+  for (const name of deps.contract.operations) {
+    handlers[name] ??= async () => {
+      throw notSupported(`SoPrincipal.${name} is not supported by this service; use AuthenticateUsernamePassword`);
     };
   }
   return handlers;
