@@ -36,7 +36,8 @@ const checks: Record<Requirement, () => string | null | Promise<string | null>> 
   initdb: () => (!runs(`${PG_BIN}/initdb`, ['--version']) ? `${PG_BIN}/initdb not installed (Debian postgresql-15)`
     : userInfo().uid !== 0 ? 'not root: cannot run initdb as the postgres OS user' : null),
   mono: () => (runs('mono', ['--version']) && runs('sh', ['-c', 'command -v svcutil && command -v mcs']) ? null : 'mono-devel (mono, svcutil, mcs) not installed'),
-  zeep: () => (runs('python3', ['-c', 'import zeep']) ? null : 'python3-zeep not installed'),
+  // The client harness runs Debian's /usr/bin/python3 (python3-zeep), not whatever python3 is first on PATH.
+  zeep: () => (runs('/usr/bin/python3', ['-c', 'import zeep']) ? null : 'python3-zeep not installed (Debian python3-zeep, for /usr/bin/python3)'),
 };
 
 const results = new Map<Requirement, Promise<string | null>>();
