@@ -103,7 +103,7 @@ export function createAdminApi(deps: AdminApiDeps): Router {
 
   /** The Authorization header as the JSON faces read it (SOTicket, Basic), else the session cookie (then changes must be same-site). */
   function credentialsOf(req: Request): Credentials {
-    const fromHeader = credentialsFrom(req.get('authorization'));
+    const fromHeader = credentialsFrom(req.get('authorization'), req.ip);
     if (fromHeader) return fromHeader;
     const cookie = cookieValue(req, SESSION_COOKIE);
     if (!cookie) throw new AppError('unauthenticated', 'Sign in first: a session cookie, Authorization: SOTicket <ticket> or HTTP Basic');
@@ -123,7 +123,7 @@ export function createAdminApi(deps: AdminApiDeps): Router {
     if (typeof password !== 'string' || password === '') throw new AppError('invalid_argument', 'password: required', { field: 'password' });
     const origin = req.get('origin');
     if (origin && origin !== `${req.protocol}://${req.get('host')}`) throw new AppError('unauthenticated', 'Cross-origin request refused');
-    const login = await ops.login(userName.trim(), password);
+    const login = await ops.login(userName.trim(), password, req.ip);
     if (!login) throw new AppError('unauthenticated', 'Wrong user name or password (or too many failed attempts: wait and try again)');
     res.set('Set-Cookie', sessionCookie(req, login.ticket, deps.ticketTtlMs));
     return { associate: { userName: login.associate.userName, fullName: login.associate.fullName }, ticket: login.ticket };

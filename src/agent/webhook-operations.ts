@@ -19,7 +19,7 @@ import { translateError } from './translate-error.js';
 /** Who is calling: a ticket (SOAP Credentials header, `SOTicket`) or a user name and password (HTTP Basic). */
 export type Credentials =
   | { ticket: string | null | undefined }
-  | { userName: string; password: string };
+  | { userName: string; password: string; /** the caller's address, for the login throttle */ client?: string };
 
 export interface SignalEventInput {
   eventName: string;
@@ -41,7 +41,7 @@ export function createWebhookOperations(deps: WebhookOperationsDeps) {
 
   async function authenticate(cred: Credentials): Promise<AssociateSummary> {
     if ('userName' in cred) {
-      const associate = await auth.checkLogin(cred.userName, cred.password);
+      const associate = await auth.checkLogin(cred.userName, cred.password, cred.client);
       if (!associate) throw badPassword();
       return associate;
     }

@@ -36,13 +36,14 @@ export function countedLogins(auth: AuthService, metrics: Metrics | undefined): 
   if (!metrics) return auth;
   return {
     ...auth,
-    async login(userName, password) {
-      const r = await auth.login(userName, password);
+    // The client address passes through: the login throttle keys on it and the warn lines name it.
+    async login(userName, password, client) {
+      const r = await auth.login(userName, password, client);
       metrics.observeLogin(r ? 'success' : 'failure');
       return r;
     },
-    async checkLogin(userName, password) {
-      const r = await auth.checkLogin(userName, password);
+    async checkLogin(userName, password, client) {
+      const r = await auth.checkLogin(userName, password, client);
       metrics.observeLogin(r ? 'success' : 'failure');
       return r;
     },

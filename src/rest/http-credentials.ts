@@ -13,7 +13,7 @@ export const AUTH_CHALLENGES = ['Basic realm="SuperOffice", charset="UTF-8"', 'S
 
 const TICKET = /^7T:\S+$/;
 
-export function credentialsFrom(authorization: string | undefined): Credentials | null {
+export function credentialsFrom(authorization: string | undefined, client?: string): Credentials | null {
   const h = (authorization ?? '').trim();
   if (h === '') return null;
   if (TICKET.test(h)) return { ticket: h };
@@ -28,5 +28,5 @@ export function credentialsFrom(authorization: string | undefined): Credentials 
   // A ticket as the user name has a colon of its own (7T:...): the password then follows the last one.
   const colon = decoded.startsWith('7T:') ? decoded.lastIndexOf(':') : decoded.indexOf(':');
   if (colon <= 0) return null;
-  return { userName: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  return { userName: decoded.slice(0, colon), password: decoded.slice(colon + 1), client };
 }

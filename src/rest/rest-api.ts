@@ -119,7 +119,7 @@ export function createRestApi(opts: RestApiOptions): Router {
     return async (req: Request, res: Response) => {
       try {
         checkMediaType(req);
-        const cred = credentialsFrom(req.get('authorization'));
+        const cred = credentialsFrom(req.get('authorization'), req.ip);
         if (!cred) {
           throw new AppError('unauthenticated', 'No credentials: send Authorization: Basic (user:password), SOTicket 7T:... or a 7T: ticket',
             { friendlyText: 'Authentication failed: log in again' });
