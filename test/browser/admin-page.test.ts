@@ -10,7 +10,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,8 +21,17 @@ import { buildAdmin } from '../../scripts/build-admin.mjs';
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const outDir = process.env.TEST_OUTPUT_DIR ? join(process.env.TEST_OUTPUT_DIR, 'admin') : fileURLToPath(new URL('../../test-output/admin/', import.meta.url));
 
+function runnable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function availability(): { skip?: string } {
-  if (existsSync(chromiumPath)) return {};
+  if (runnable(chromiumPath)) return {};
   const reason = `Chromium not found at ${chromiumPath} (apt-get install chromium chromium-driver, or set CHROMIUM_PATH)`;
   if (process.env.CI === 'true') throw new Error(`CI requires every suite: ${reason}`);
   return { skip: reason };

@@ -74,7 +74,8 @@ describe('request reader agrees with node-soap (the oracle)', () => {
     }
   });
 
-  test('every operation as the reliability suite builds it, with and without a ticket', () => {
+  // The reliability suite builds its requests from the reference envelopes.
+  test('every operation as the reliability suite builds it, with and without a ticket', { skip: noReference }, () => {
     for (const op of allOperations) {
       for (const ticket of ['7T:abc', null]) {
         const r = buildRequest(inputs(op), ticket);
@@ -108,7 +109,7 @@ describe('request reader agrees with node-soap (the oracle)', () => {
     }), { numRuns: 400 });
   });
 
-  test('hostile requests: the fuzz suite\'s mutator, 1000 per operation', () => {
+  test('hostile requests: the fuzz suite\'s mutator, 1000 per operation', { skip: noReference }, () => {
     for (const op of allOperations) {
       for (let i = 0; i < 1000; i++) {
         const m = new Mutator(prng((0x5eed ^ Math.imul(allOperations.indexOf(op) + 1, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0));
@@ -119,7 +120,7 @@ describe('request reader agrees with node-soap (the oracle)', () => {
     }
   });
 
-  test('hostile requests: generated insertions of unknown, repeated, nested and misplaced elements and text', () => {
+  test('hostile requests: generated insertions of unknown, repeated, nested and misplaced elements and text', { skip: noReference }, () => {
     const name = fc.constantFrom('z', 'WebhookId', 'Name', 'Events', 'string', 'Key', 'Value', 'Webhook', 'Body', 'Ticket', 'ChildItems');
     const piece: fc.Arbitrary<string> = fc.letrec<{ p: string }>((tie) => ({
       p: fc.oneof({ depthSize: 'small' },
