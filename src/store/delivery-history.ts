@@ -10,6 +10,7 @@
  * Every write is fenced by status, so a delivery a worker holds (pending, leased) is never touched.
  */
 import { chunked, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
+import type { AttemptRecord } from './outbox-record.js';
 import { notifyOutbox } from './outbox-notify.js';
 import { HOUSEKEEPING_BATCH } from './outbox-maintenance.js';
 
@@ -54,15 +55,9 @@ export interface DeliveryRow {
   lastError: string | null;
 }
 
-export interface AttemptRow {
-  attemptNo: number;
-  startedAt: number;
-  durationMs: number;
-  httpStatus: number | null;
-  outcome: string;
-  errorClass: string | null;
-  responseExcerpt: string | null;
-}
+/** An attempt as the history reads it back: the recorded fields, with the report cut to an excerpt. */
+export type AttemptRow = Pick<AttemptRecord, 'attemptNo' | 'startedAt' | 'durationMs' | 'httpStatus' | 'outcome' | 'errorClass'>
+  & { responseExcerpt: string | null };
 
 const deliveryColumns = [
   'd.delivery_id', 'd.webhook_id', 'd.event_uuid', 'e.name as event_name', 'e.primary_key', 'd.status', 'd.attempt_count',
