@@ -111,6 +111,9 @@ describe('outbox wake-up across processes (PostgreSQL LISTEN/NOTIFY)', await dia
       assert.equal(await outboxNotifications(), 1, 'one notification for the committed transaction');
 
       assert.equal(await agent().signalEvent('contact.created', 4, { contact_id: 4 }, by), 1);
+      // SignalEvent notifies after its commit, on whichever pooled connection is free (notifyOutboxAfterCommit), so
+      // the marker may overtake it: wait for it to arrive, then check through the marker that it came once.
+      await until('the SignalEvent notification', async () => seen.length >= 2, 5_000);
       assert.equal(await outboxNotifications(), 2, 'SignalEvent');
 
       await enqueueEvent(other.knex, event(5), []);
