@@ -14,7 +14,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The admin page: bundled by scripts/build-admin.mjs into dist/admin (static files, nothing fetched at run time).
 COPY web ./web
-COPY scripts/build-admin.mjs ./scripts/
+COPY scripts/build-admin.mjs scripts/build-if-stale.mjs ./scripts/
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -60,7 +60,7 @@ function authFor(db: Database, config: Config, logger?: Logger) {
   });
 }
 
-/** A crafted id="__proto__" breaks node-soap's parser for the whole process unless this flag removed __proto__. */
+/** Defence in depth for objects built from caller-chosen names (README: "Why --disable-proto=delete"). */
 function requireDisabledProto(): void {
   if (Object.getOwnPropertyDescriptor(Object.prototype, '__proto__')) {
     throw new Error('serve must run with node --disable-proto=delete (the webhook-agent bin and npm start pass it)');

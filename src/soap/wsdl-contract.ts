@@ -2,9 +2,10 @@
  * Loads a WSDL (given as XML text) with node-soap and extracts what the edge needs: the schema model, and per
  * operation its SOAPAction, body wrapper elements and declared header elements, in WSDL order.
  * node-soap is used here only as a WSDL reader (its request parser survives in the tests, as the oracle of the
- * request reader).
+ * request reader). It is loaded on the first call, with the first SOAP endpoint compiled (soap-endpoint.ts), not at
+ * start-up: node-soap and what it pulls in (xml-crypto, axios-ntlm, xmldom) took a fifth of the time to ready.
  */
-import soap from 'soap';
+import type soapType from 'soap';
 import { buildSchemaModel, type Field, type SchemaModel, type SoapDefinitions } from './schema-model.js';
 
 export interface OperationInfo {
@@ -51,7 +52,8 @@ interface NodeSoapMethod {
   outputSoap?: { children?: Array<{ name?: string; $message?: string; $part?: string }> };
 }
 
-function parseWsdl(xml: string, options: Record<string, unknown>): Promise<NodeSoapWsdl> {
+async function parseWsdl(xml: string, options: Record<string, unknown>): Promise<NodeSoapWsdl> {
+  const soap = ((await import('soap')) as { default: typeof soapType }).default;
   return new Promise((resolve, reject) => {
     let w: NodeSoapWsdl & { onReady(cb: (err?: unknown) => void): void };
     try {
