@@ -5,6 +5,7 @@
  * request reader). It is loaded on the first call, with the first SOAP endpoint compiled (soap-endpoint.ts), not at
  * start-up: node-soap and what it pulls in (xml-crypto, axios-ntlm, xmldom) took a fifth of the time to ready.
  */
+import { createRequire } from 'node:module';
 import type soapType from 'soap';
 import { buildSchemaModel, type Field, type SchemaModel, type SoapDefinitions } from './schema-model.js';
 
@@ -52,8 +53,10 @@ interface NodeSoapMethod {
   outputSoap?: { children?: Array<{ name?: string; $message?: string; $part?: string }> };
 }
 
-async function parseWsdl(xml: string, options: Record<string, unknown>): Promise<NodeSoapWsdl> {
-  const soap = ((await import('soap')) as { default: typeof soapType }).default;
+function parseWsdl(xml: string, options: Record<string, unknown>): Promise<NodeSoapWsdl> {
+  // require, not import(): node-soap is CommonJS with an __esModule flag, so what import() calls its default export
+  // differs between Node and the tsx loader the tests run under.
+  const soap = createRequire(import.meta.url)('soap') as typeof soapType;
   return new Promise((resolve, reject) => {
     let w: NodeSoapWsdl & { onReady(cb: (err?: unknown) => void): void };
     try {
