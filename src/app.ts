@@ -18,7 +18,7 @@ import { secretCodecFor, type SecretCodec } from './store/secret-codec.js';
 import { createRestApi } from './rest/rest-api.js';
 import type { Metrics } from './metrics/metrics.js';
 import { metricsHandler } from './metrics/metrics-route.js';
-import { countedHandlers, countedLogins, countedOperations } from './metrics/instrument.js';
+import { countedLogins, countedOperations, soapCallCounter } from './metrics/instrument.js';
 import { createAdminApi } from './admin/admin-api.js';
 import { createAdminPage, defaultAdminUiDir } from './admin/admin-page.js';
 import { createDeliveryHistory } from './agent/delivery-history.js';
@@ -67,15 +67,15 @@ export function createApp(deps: AppDeps): express.Express {
     db, config, target: deps.delivery.target, wake: (webhookIds) => deps.delivery.wake(webhookIds), secrets: deps.secrets ?? secretCodecFor(config), logger,
   });
   const ops = createWebhookOperations({ agent, auth });
-  const common = { bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger };
+  const common = { bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger, onCall: soapCallCounter(metrics) };
   for (const version of webhookVersions) {
     const contract = contractFor('Webhook', version);
     app.use(`/Remote/Services${version}/Webhook.svc`, createSoapEndpoint({
-      ...common, wsdlXml: contract.wsdlXml, handlers: countedHandlers(webhookHandlers({ ops }), metrics, 'soap'),
+      ...common, wsdlXml: contract.wsdlXml, handlers: webhookHandlers({ ops }),
     }));
   }
   app.use('/Remote/Services88/SoPrincipal.svc', createSoapEndpoint({
-    ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: countedHandlers(principalHandlers({ ops, contract: contractFor('SoPrincipal', 88) }), metrics, 'soap'),
+    ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: principalHandlers({ ops, contract: contractFor('SoPrincipal', 88) }),
   }));
 
   app.use('/api/v1', createRestApi({ ops: countedOperations(ops, metrics, 'rest'), bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger }));

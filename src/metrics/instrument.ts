@@ -1,9 +1,10 @@
 /**
- * Counting what the faces do without touching them: SOAP handlers (and any map of named async operations) wrapped
- * to time and count each call by outcome, and an AuthService whose logins are counted.
+ * Counting what the faces do: SOAP calls as the endpoint reports them, the JSON faces' operations wrapped to time
+ * and count each call by outcome, and an AuthService whose logins are counted.
  */
 import type { AuthService } from '../auth/auth-service.js';
-import type { SoapHandlers } from '../soap/soap-endpoint.js';
+import type { SoapCall } from '../soap/soap-endpoint.js';
+import { SoapProtocolError } from '../soap/soap-fault.js';
 import type { WebhookOperations } from '../agent/webhook-operations.js';
 import type { Metrics } from './metrics.js';
 
@@ -13,23 +14,17 @@ export function outcomeOf(err: unknown): string {
   return code?.isBusinessError === true && typeof code.code === 'string' ? code.code : 'internal';
 }
 
-export function countedHandlers(handlers: SoapHandlers, metrics: Metrics | undefined, face: string): SoapHandlers {
-  if (!metrics) return handlers;
-  const out: SoapHandlers = {};
-  for (const [name, handler] of Object.entries(handlers)) {
-    out[name] = async (body, ctx) => {
-      const t0 = performance.now();
-      try {
-        const result = await handler(body, ctx);
-        metrics.observeRequest(face, name, 'ok', (performance.now() - t0) / 1000);
-        return result;
-      } catch (err) {
-        metrics.observeRequest(face, name, outcomeOf(err), (performance.now() - t0) / 1000);
-        throw err;
-      }
-    };
-  }
-  return out;
+/**
+ * The SoapEndpointOptions.onCall that counts SOAP calls under face 'soap': every POST once, by operation and
+ * outcome ('ok', the AppError code behind an ExceptionInfo answer, 'protocol_fault' for a SOAP fault, 'internal'),
+ * including requests refused before a handler ran (unauthenticated, invalid input, unknown SOAPAction).
+ */
+export function soapCallCounter(metrics: Metrics | undefined): ((call: SoapCall) => void) | undefined {
+  if (!metrics) return undefined;
+  return ({ operation, error, seconds }) => {
+    const outcome = error === null ? 'ok' : error instanceof SoapProtocolError ? 'protocol_fault' : outcomeOf(error);
+    metrics.observeRequest('soap', operation ?? 'unknown', outcome, seconds);
+  };
 }
 
 export function countedLogins(auth: AuthService, metrics: Metrics | undefined): AuthService {

@@ -8,7 +8,7 @@
  *   webhook_agent_queue_deliveries{state}                    pending | due | parked, whole database
  *   webhook_agent_queue_oldest_pending_age_seconds           age of the oldest pending delivery (0 when none)
  *   webhook_agent_webhooks{state}                            Active | Stopped | TooManyErrors | Unknown
- *   webhook_agent_requests_total{face,operation,outcome}     SOAP operations and admin API calls; outcome ok or the error code
+ *   webhook_agent_requests_total{face,operation,outcome}     SOAP calls (every POST, faults as protocol_fault), JSON and admin API calls; outcome ok or the error code
  *   webhook_agent_request_duration_seconds{face,operation}   their latency
  *   webhook_agent_logins_total{outcome}                      success | failure (wrong password, unknown name or throttled)
  *   webhook_agent_database_query_errors_total                queue/webhook figures that could not be read at a scrape

@@ -79,6 +79,18 @@ export interface SoapEndpointOptions {
   logger: SoapLogger;
   /** ExceptionInfo.Source; default 'webhook-agent'. */
   exceptionSource?: string;
+  /**
+   * Told of every POST once it is answered: the operation (null when the request never got as far as naming one),
+   * the error that made it fail (null on success: an AppError or other error behind an ExceptionInfo answer, or a
+   * SoapProtocolError behind a fault), and the seconds from the request's arrival. Metrics count calls with it.
+   */
+  onCall?: (call: SoapCall) => void;
+}
+
+export interface SoapCall {
+  operation: string | null;
+  error: unknown;
+  seconds: number;
 }
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -102,6 +114,14 @@ interface Outcome {
   extraInfo: SoapExtraInfo | null;
   timeZone: unknown;
   body: Record<string, unknown>;
+}
+
+/** res.locals key of the time a POST arrived (performance.now()), set by the first POST middleware. */
+const ARRIVED = 'soapArrivedAt';
+
+function secondsSince(res: Response): number {
+  const t0: unknown = res.locals[ARRIVED];
+  return typeof t0 === 'number' ? (performance.now() - t0) / 1000 : 0;
 }
 
 function send(res: Response, status: number, contentType: string, text: string): void {
@@ -135,6 +155,7 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
   const wsdlDoc = createWsdlDocument(opts.wsdlXml);
   const debug = opts.debug === true;
   const logger = opts.logger;
+  const reportCall = (res: Response, operation: string, error: unknown): void => opts.onCall?.({ operation, error, seconds: secondsSince(res) });
   const source = opts.exceptionSource ?? 'webhook-agent';
 
   for (const name of Object.keys(opts.handlers)) {
@@ -228,6 +249,7 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
     const co = c as unknown as CompiledOperation;
 
     let outcome: Outcome;
+    let failure: unknown = null;
     const timeZone: unknown = read.headers.values.TimeZone ?? null;
     try {
       if (read.error) throw read.error;
@@ -248,6 +270,7 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
       outcome = { succeeded: true, exceptionInfo: null, extraInfo, timeZone, body: successBody(co, result) };
     } catch (err) {
       if (err instanceof SoapProtocolError) throw err;
+      failure = err;
       outcome = errorOutcome(co, err, timeZone, req);
     }
 
@@ -256,9 +279,11 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
       xmlOut = responseXml(co, outcome);
     } catch (err) {
       // The handler's value could not be serialized (a bug); answer like any internal error.
+      failure = err;
       xmlOut = responseXml(co, errorOutcome(co, err, outcome.timeZone, req));
     }
     send(res, 200, XML_CONTENT_TYPE, xmlOut);
+    reportCall(res, co.op.name, failure);
   }
 
   function serviceUrl(req: Request): string | null {
@@ -326,6 +351,7 @@ export function createSoapEndpoint(opts: SoapEndpointOptions): SoapEndpoint {
   router.post(
     '/',
     (req: Request, res: Response, next: NextFunction) => {
+      res.locals[ARRIVED] = performance.now();
       // Check the media type before reading the body: a SOAP 1.2 request is refused without buffering it.
       try {
         requireTextXml(req.get('content-type'));
@@ -347,6 +373,7 @@ export function createSoapEndpoint(opts: SoapEndpointOptions): SoapEndpoint {
         } else {
           logger.error({ err, url: req.originalUrl }, 'SOAP request failed');
           sendFault(res, new SoapProtocolError(500, 'Server', 'The server was unable to process the request.'));
+          opts.onCall?.({ operation: null, error: err, seconds: secondsSince(res) });
         }
       }
     },
@@ -378,8 +405,10 @@ export function createSoapEndpoint(opts: SoapEndpointOptions): SoapEndpoint {
     sendFault(res, fault);
   });
 
+  /** Logs a protocol fault and reports the call (a POST) as failed with it. */
   function logFault(req: Request, err: SoapProtocolError): void {
     logger.warn({ status: err.status, fault: err.faultCode, reason: err.message, url: req.originalUrl }, 'SOAP fault');
+    if (req.method === 'POST') opts.onCall?.({ operation: null, error: err, seconds: secondsSince(req.res!) });
   }
 
   return router;

@@ -1,7 +1,7 @@
 /**
  * GET /metrics of the real app with its worker, against a loopback receiver: delivery counters and the duration
- * histogram move with attempts, queue depth and webhook states come from the database, SOAP operations, logins and
- * their outcomes are counted, process metrics are there; the queue figures are cached; the token and the separate
+ * histogram move with attempts, queue depth and webhook states come from the database, SOAP operations (including
+ * requests refused before a handler ran, and SOAP faults), logins and their outcomes are counted, process metrics are there; the queue figures are cached; the token and the separate
  * metrics app.
  */
 import { test, describe } from 'node:test';
@@ -80,6 +80,26 @@ for (const dialect of testDialects) {
         assert.equal(sample(after, 'webhook_agent_logins_total', { outcome: 'failure' }), 1);
         assert.equal(sample(after, 'webhook_agent_requests_total', { face: 'soap', operation: 'GetAllWebhooks', outcome: 'unauthenticated' }), 1);
         assert.equal(sample(after, 'webhook_agent_requests_total', { face: 'soap', operation: 'GetWebhook', outcome: 'not_found' }), 1);
+
+        // Refused before any handler ran: input the contract does not allow, and SOAP faults (unknown action, SOAP 1.2).
+        const invalid = await app.call(88, 'GetAllWebhooks', '<NameFilter><z/></NameFilter>');
+        assert.equal(invalid.succeeded, false, invalid.text);
+        const ns = 'http://www.superoffice.net/ws/crm/NetServer/Services88';
+        const envelope = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><Nope xmlns="${ns}"/></s:Body></s:Envelope>`;
+        const unknownAction = await fetch(`${app.baseUrl}/Remote/Services88/Webhook.svc`, {
+          method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${ns}/Webhook/Nope"` }, body: envelope,
+        });
+        assert.equal(unknownAction.status, 500);
+        assert.match(await unknownAction.text(), /ActionNotSupported/);
+        const soap12 = await fetch(`${app.baseUrl}/Remote/Services88/Webhook.svc`, {
+          method: 'POST', headers: { 'Content-Type': 'application/soap+xml; charset=utf-8' }, body: envelope,
+        });
+        assert.ok(soap12.status >= 400);
+        await soap12.text();
+        const faults = await scrape();
+        assert.equal(sample(faults, 'webhook_agent_requests_total', { face: 'soap', operation: 'GetAllWebhooks', outcome: 'invalid_argument' }), 1);
+        assert.equal(sample(faults, 'webhook_agent_requests_total', { face: 'soap', operation: 'unknown', outcome: 'protocol_fault' }), 2);
+        assert.equal(sample(faults, 'webhook_agent_request_duration_seconds_count', { face: 'soap', operation: 'unknown' }), 2);
       } finally {
         await rx.close();
         await app.close();
