@@ -26,7 +26,8 @@ interface Run { readyMs: number; rssMiB: number; cpuMs: number }
 /** Starts `cmd args`, waits until GET url/healthz answers, idles 2 s, reads RSS, stops it. */
 async function startOnce(cmd: string, args: string[], env: Record<string, string>): Promise<Run> {
   const t0 = performance.now();
-  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so the stop below reaches what npm started too (`npm exec` does not pass SIGTERM on).
+  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
@@ -54,8 +55,17 @@ async function startOnce(cmd: string, args: string[], env: Record<string, string
     return { readyMs, rssMiB: rss, cpuMs };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
+    process.kill(-child.pid!, 'SIGTERM');
     await exited;
+    // The group's last members (the service behind npm) may outlive npm by a moment: wait until the group is gone.
+    for (let i = 0; i < 200; i++) {
+      try {
+        process.kill(-child.pid!, 0);
+      } catch {
+        break;
+      }
+      await sleep(25);
+    }
   }
 }
 
