@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../store/db.js';
 import { AppError, notFound } from '../errors.js';
 import {
-  createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, resetConsecutiveErrors,
+  createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, lockWebhookState, resetConsecutiveErrors,
 } from '../store/webhook-repository.js';
 import { cancelDeliveriesFor } from '../store/outbox-repository.js';
 import { enqueueSignalledEvent } from '../store/enqueue-signalled.js';
@@ -78,10 +78,15 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
     async saveWebhook(draft: WebhookDraft, by: AssociateSummary): Promise<Webhook> {
       const id = draft.webhookId ?? 0;
       if (!Number.isInteger(id) || id < 0) throw new AppError('invalid_argument', 'WebhookId: must be 0 (new) or an existing id', { field: 'WebhookId' });
+      // Read before the transaction, because validation needs the stored values (omitted members keep them) and the
+      // ping uses them, and the ping is an HTTP call no transaction may stay open across. Another save of this hook
+      // may commit meanwhile (a slow ping leaves seconds for that), so the state is decided again below, from the
+      // row as locked.
       const existing = id > 0 ? await getWebhook(db.knex, id, secretOpts) : null;
       if (id > 0 && !existing) throw notFound(`Webhook ${id}`);
       const input = validateWebhook(existing ? withStoredValues(draft, existing) : draft,
         { allowInsecureTargets: config.allowInsecureTargets, existingState: existing?.state });
+      const keepsState = (draft.state ?? 'Unknown') === 'Unknown';
       await assertTargetAllowed(input.targetUrl);
       if (config.pingOnSave) {
         const ping = await target.sendTestEvent(input, by.associateId);
@@ -91,26 +96,33 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
         }
       }
       const at = now();
-      const savedId = await db.knex.transaction(async (trx) => {
-        if (id === 0) return createWebhook(trx, input, at, by.associateId, secretOpts);
-        if (!(await updateWebhook(trx, id, input, at, by.associateId, secretOpts))) throw notFound(`Webhook ${id}`);
-        if (existing && existing.state !== input.state) {
+      const { savedId, change } = await db.knex.transaction(async (trx) => {
+        if (id === 0) return { savedId: await createWebhook(trx, input, at, by.associateId, secretOpts), change: null };
+        // The state as committed by whoever saved last, locked until this transaction ends (lockWebhookState), so
+        // that concurrent saves take turns: each decides started/stopped and the error-count reset from what the
+        // previous one left, and the state events go out in the order the changes commit. An omitted State keeps
+        // this state, not the one read before the ping.
+        const lockedState = await lockWebhookState(trx, id);
+        if (lockedState === null) throw notFound(`Webhook ${id}`);
+        const row = keepsState ? { ...input, state: lockedState } : input;
+        if (!(await updateWebhook(trx, id, row, at, by.associateId, secretOpts))) throw notFound(`Webhook ${id}`);
+        if (lockedState !== row.state) {
           // A hook made Active again starts a fresh error count (else its next failure would disable it at once),
           // and NetServer announces the change as webhook{id}.started / .stopped.
-          if (input.state === 'Active') {
+          if (row.state === 'Active') {
             await resetConsecutiveErrors(trx, id);
             await notifyOutbox(trx); // parked deliveries are due again: wake workers in other processes
           }
-          const verb = input.state === 'Active' ? 'started' : input.state === 'Stopped' ? 'stopped' : null;
+          const verb = row.state === 'Active' ? 'started' : row.state === 'Stopped' ? 'stopped' : null;
           if (verb) await fireStateEvent(trx, id, verb, { now: at.getTime() });
         }
-        return id;
+        return { savedId: id, change: lockedState === row.state ? null : { from: lockedState, to: row.state } };
       });
       const saved = await getWebhook(db.knex, savedId, secretOpts);
       if (!saved) throw notFound(`Webhook ${savedId}`);
-      if (existing && existing.state !== saved.state) {
-        deps.logger?.warn({ webhookId: saved.webhookId, webhookName: saved.name, from: existing.state, to: saved.state, byAssociateId: by.associateId },
-          `webhook state changed: ${saved.state}${saved.state === 'Active' ? ' (parked deliveries drain now)' : ''}`);
+      if (change) {
+        deps.logger?.warn({ webhookId: saved.webhookId, webhookName: saved.name, ...change, byAssociateId: by.associateId },
+          `webhook state changed: ${change.to}${change.to === 'Active' ? ' (parked deliveries drain now)' : ''}`);
       }
       // A hook made Active again drains its parked deliveries: wake the worker.
       if (saved.state === 'Active') deps.wake?.();

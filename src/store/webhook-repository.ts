@@ -22,8 +22,11 @@ import {
   type Webhook,
   type WebhookFilter,
   type WebhookInput,
+  type WebhookState,
 } from '../webhooks/types.js';
+import type { Dialect } from './db.js';
 import {
+  dialectOfKnex,
   insertInChunks,
   isUniqueViolation,
   knexOf,
@@ -411,9 +414,14 @@ function textAt(r: readonly unknown[], i: number): string | null {
   return v == null ? null : typeof v === 'string' ? v : String(v);
 }
 
+/** The `state` column as a hook's state: 0 (Unknown) is not a state a hook can be saved in; such a row is not delivering. */
+function storedState(value: unknown): Exclude<WebhookState, 'Unknown'> {
+  const state = stateFromInt(toInt(value));
+  return state === 'Unknown' ? 'Stopped' : state;
+}
+
 /** A hook from the first of its rows; errorEmails and errorAssociateIds start empty and are filled from the notify columns. */
 function webhookFromRow(r: readonly unknown[], id: number, secrets: SecretCodec): Webhook {
-  const state = stateFromInt(toInt(r[col.state]));
   return {
     webhookId: id,
     name: textAt(r, col.name) ?? '',
@@ -422,8 +430,7 @@ function webhookFromRow(r: readonly unknown[], id: number, secrets: SecretCodec)
     events: parseEventsColumn(textAt(r, col.events)),
     targetUrl: textAt(r, col.target_url) ?? '',
     secret: secrets.decode(textAt(r, col.secret)),
-    // 0 (Unknown) is not a state a hook can be saved in; treat such a row as not delivering.
-    state: state === 'Unknown' ? 'Stopped' : state,
+    state: storedState(r[col.state]),
     type: textAt(r, col.type) ?? '',
     headers: parseHeaders(r[col.headers]),
     properties: parseProperties(r[col.properties]),
@@ -478,12 +485,54 @@ export async function deleteWebhook(
   });
 }
 
-/** webhook_usage.last_error; null when none; undefined when there is no such webhook. */
+/**
+ * The statement of lockWebhookState, per dialect (one binding: the webhook id; one column: state).
+ *   PostgreSQL  FOR UPDATE: a second locking read of the row waits until this transaction ends, then reads what it
+ *               committed.
+ *   SQL Server  UPDLOCK, held to the end of the transaction; update locks exclude each other (shared ones would not,
+ *               and two saves converting them for their UPDATE would deadlock). ROWLOCK keeps it to the one row and
+ *               READCOMMITTEDLOCK keeps it a locking read of the committed row under READ_COMMITTED_SNAPSHOT, as in
+ *               the claim (claim-mssql.ts). No HOLDLOCK: a missing row is answered not found, so there is no key
+ *               range to hold, and range locks only add deadlocks.
+ *   SQLite      a write as the transaction's first statement, returning the state it leaves unchanged. knex begins
+ *               every SQLite transaction with a plain (deferred) `BEGIN;` and has no option for IMMEDIATE;
+ *               `BEGIN IMMEDIATE` cannot be sent inside knex's transaction (SQLite refuses a nested BEGIN), and
+ *               better-sqlite3's own transaction().immediate() (the claims' way, claim-sqlite.ts) only takes
+ *               synchronous work, which a save (repository calls, fireStateEvent) is not. SQLite starts a write
+ *               transaction when the first statement after a deferred BEGIN is a write, which is what IMMEDIATE
+ *               does: the write lock is taken before anything is read, waiting like any write (busy_timeout, then
+ *               db.ts's asynchronous busy wait, then SQLITE_BUSY as "database is busy"), and no other connection can
+ *               change the row until COMMIT. A SELECT first would start a read transaction on a snapshot that may be
+ *               stale, and its later UPDATE would fail with SQLITE_BUSY_SNAPSHOT instead of waiting. (Within one
+ *               process the single pooled connection already runs transactions one at a time; the lock is for other
+ *               processes on the same file.)
+ */
+export function webhookStateLockSql(dialect: Dialect): string {
+  switch (dialect) {
+    case 'pg':
+      return 'select state from webhook where webhook_id = ? for update';
+    case 'mssql':
+      return 'SELECT state FROM [webhook] WITH (UPDLOCK, ROWLOCK, READCOMMITTEDLOCK) WHERE webhook_id = ?';
+    default:
+      return 'update webhook set state = state where webhook_id = ? returning state';
+  }
+}
+
+/**
+ * The webhook's state read under a lock held until trx ends, so that concurrent writers of the row take turns and
+ * each sees what the one before it committed. null when there is no such webhook.
+ */
+export async function lockWebhookState(trx: Knex.Transaction, webhookId: number): Promise<Exclude<WebhookState, 'Unknown'> | null> {
+  const [row] = await selectArrays(trx, webhookStateLockSql(dialectOfKnex(trx)), [webhookId]);
+  return row ? storedState(row[0]) : null;
+}
+
 /** A hook re-activated by its owner starts counting failures afresh (NetServer: the receiver resets the state). */
 export async function resetConsecutiveErrors(db: Queryable, webhookId: number): Promise<void> {
   await knexOf(db)('webhook_usage').where('webhook_usage_id', webhookId).update({ consecutive_errors: 0 });
 }
 
+/** webhook_usage.last_error; null when none; undefined when there is no such webhook. */
 export async function getLastError(db: Queryable, webhookId: number): Promise<string | null | undefined> {
   const row = (await knexOf(db)('webhook as w')
     .leftJoin('webhook_usage as u', 'u.webhook_usage_id', 'w.webhook_id')

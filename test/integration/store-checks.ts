@@ -17,6 +17,7 @@ import {
   getLastError,
   getWebhook,
   listWebhooks,
+  lockWebhookState,
   updateWebhook,
 } from '../../src/store/webhook-repository.js';
 import {
@@ -59,6 +60,40 @@ export function sampleInput(over: Partial<WebhookInput> = {}): WebhookInput {
 async function count(db: Database, table: string, column: string, id: number): Promise<number> {
   const [row] = (await db.knex(table).where(column, id).count({ n: '*' })) as Array<{ n: unknown }>;
   return Number(row.n);
+}
+
+/**
+ * lockWebhookState: a transaction on `second` that reads the state under lock while one on `first` holds that lock
+ * must wait for it, then read what it committed (SaveWebhook's started/stopped decision relies on it). `first` and
+ * `second` may be one Database (its pool's connections) or two opened on one SQLite file (two processes). The
+ * 300 ms the first transaction keeps the lock is only a window: a read that does not wait lands inside it.
+ */
+export async function assertLockedReadWaits(first: Database, second: Database): Promise<void> {
+  const id = await createWebhook(first, sampleInput(), new Date(), 0, plain);
+  const order: string[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let locked!: () => void;
+  const lockTaken = new Promise<void>((r) => (locked = r));
+  const firstTrx = first.knex.transaction(async (trx) => {
+    assert.equal(await lockWebhookState(trx, id), 'Active');
+    locked();
+    await held;
+    await trx('webhook').where('webhook_id', id).update({ state: 2 });
+    order.push('first commits');
+  });
+  await lockTaken;
+  const secondTrx = second.knex.transaction(async (trx) => {
+    const state = await lockWebhookState(trx, id);
+    order.push('second reads');
+    return state;
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  release();
+  await firstTrx;
+  assert.equal(await secondTrx, 'Stopped', 'the second locked read returns what the first transaction committed');
+  assert.deepEqual(order, ['first commits', 'second reads'], 'the second locked read waited for the first transaction');
+  assert.equal(await second.knex.transaction((trx) => lockWebhookState(trx, 987654321)), null, 'no such webhook');
 }
 
 export function webhookRepositoryChecks(getDb: () => Database): void {
@@ -363,6 +398,10 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
       assert.deepEqual(await activeSubscriberIds(trx, ev), [a, stopped], 'works inside a transaction');
     });
     void tooMany;
+  });
+
+  test('lockWebhookState: a second locking read waits for the transaction holding the lock and reads what it committed', async () => {
+    await assertLockedReadWaits(getDb(), getDb());
   });
 
   test('rows written by NetServer (no webhook_event rows) are read, then backfilled', async () => {

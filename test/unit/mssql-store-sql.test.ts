@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import knexFactory, { type Knex } from 'knex';
 import { coreSchema } from '../../src/store/migrations/001-core.js';
 import { touchTicketQuery } from '../../src/store/ticket-repository.js';
-import { activeSubscribersQuery, webhookInsertQuery, webhooksQuery } from '../../src/store/webhook-repository.js';
+import { activeSubscribersQuery, webhookInsertQuery, webhookStateLockSql, webhooksQuery } from '../../src/store/webhook-repository.js';
 import { associateByNameQuery } from '../../src/store/associate-repository.js';
 import { subscribersSql } from '../../src/store/enqueue-signalled.js';
 import { MAX_BINDINGS, rowsPerInsert } from '../../src/store/row-mapping.js';
@@ -156,4 +156,19 @@ test('Dates are bound as datetime2, not legacy datetime (3 ms steps)', () => {
   const client = withConn.client as unknown as { _typeForBinding(v: unknown): [unknown, { name: string }] };
   assert.equal(client._typeForBinding(now)[1].name, 'DateTime2');
   assert.equal(client._typeForBinding('x')[1].name, 'NVarChar');
+});
+
+test("SaveWebhook's locking read of the state: an update lock held to the transaction's end, on the one row", () => {
+  const sql = webhookStateLockSql('mssql');
+  assert.equal(sql, 'SELECT state FROM [webhook] WITH (UPDLOCK, ROWLOCK, READCOMMITTEDLOCK) WHERE webhook_id = ?');
+  // Update locks exclude each other (two saves take turns); shared locks (HOLDLOCK alone) would let both read and
+  // then deadlock converting for their UPDATE, and a key-range lock is not needed for a row read by primary key.
+  assert.doesNotMatch(sql, /HOLDLOCK|SERIALIZABLE|NOLOCK|READUNCOMMITTED|READPAST/i);
+  const native = k.raw(sql, [42]).toSQL().toNative();
+  assert.equal(native.sql, 'SELECT state FROM [webhook] WITH (UPDLOCK, ROWLOCK, READCOMMITTEDLOCK) WHERE webhook_id = @p0');
+  assert.deepEqual(native.bindings, [42]);
+  // The other dialects' forms of the same lock (run against real databases in store-webhooks.test.ts).
+  assert.equal(webhookStateLockSql('pg'), 'select state from webhook where webhook_id = ? for update');
+  assert.match(webhookStateLockSql('sqlite'), /^update webhook set state = state where webhook_id = \? returning state$/,
+    'on SQLite a write comes first, so the transaction takes the write lock before it reads');
 });
