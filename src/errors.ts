@@ -62,6 +62,15 @@ export function isDatabaseBusy(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
+/**
+ * The database rolled the transaction back to break a lock cycle or a serialization conflict (PostgreSQL deadlock
+ * 40P01 or serialization failure 40001, SQL Server deadlock victim 1205): running it again is safe and usually works.
+ */
+export function isTransactionConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; number?: unknown } | null;
+  return e?.code === '40P01' || e?.code === '40001' || e?.number === 1205;
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && unavailableCodes.has(code)) return true;

@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config.js';
 import type { Database } from '../store/db.js';
-import { AppError, notFound } from '../errors.js';
+import { AppError, isTransactionConflict, notFound } from '../errors.js';
 import {
   createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, lockWebhookState, resetConsecutiveErrors,
 } from '../store/webhook-repository.js';
@@ -62,6 +62,17 @@ export function withStoredValues(draft: WebhookDraft, stored: Webhook): WebhookD
   return merged as WebhookDraft;
 }
 
+/** Runs fn again (up to 3 tries in all) when the database rolled it back as a deadlock or serialization victim. */
+async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 3 || !isTransactionConflict(err)) throw err;
+    }
+  }
+}
+
 export function createWebhookAgent(deps: WebhookAgentDeps) {
   const { db, config, target } = deps;
   const secretOpts = { secrets: deps.secrets };
@@ -96,7 +107,10 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
         }
       }
       const at = now();
-      const { savedId, change } = await db.knex.transaction(async (trx) => {
+      // The transaction only touches the database (the ping is done), so when the database breaks a lock cycle by
+      // rolling it back (a worker turning this hook TooManyErrors locks usage, then webhook: the other order), it is
+      // run again instead of failing the save.
+      const { savedId, change } = await retryOnConflict(() => db.knex.transaction(async (trx) => {
         if (id === 0) return { savedId: await createWebhook(trx, input, at, by.associateId, secretOpts), change: null };
         // The state as committed by whoever saved last, locked until this transaction ends (lockWebhookState), so
         // that concurrent saves take turns: each decides started/stopped and the error-count reset from what the
@@ -117,7 +131,7 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
           if (verb) await fireStateEvent(trx, id, verb, { now: at.getTime() });
         }
         return { savedId: id, change: lockedState === row.state ? null : { from: lockedState, to: row.state } };
-      });
+      }));
       const saved = await getWebhook(db.knex, savedId, secretOpts);
       if (!saved) throw notFound(`Webhook ${savedId}`);
       if (change) {

@@ -239,6 +239,45 @@ for (const dialect of testDialects) {
       notes.push('lock first');
     });
 
+    // A lock cycle needs two sessions holding row locks across statements, which only PostgreSQL (and SQL Server)
+    // have here; SQLite has one writer at a time.
+    if (dialect === 'pg') {
+      test('a save caught in a lock cycle with a worker (usage row, then webhook row) is run again, not failed', async () => {
+        tried += 1;
+        const id = await watchedHook('race-cycle');
+        await agent.saveWebhook({ webhookId: id, state: 'Stopped' }, by);
+        // "The worker": it counts a failed attempt on the usage row, then turns the hook's state, in one transaction.
+        const worker = await app.db.knex.transaction();
+        try {
+          // Only the save's session may detect the cycle (PostgreSQL's default deadlock_timeout is 1 s).
+          await worker.raw(`set local deadlock_timeout = '60s'`);
+          await worker('webhook_usage').where('webhook_usage_id', id).update({ consecutive_errors: 7 });
+          // Re-activating locks the webhook row, then waits for the usage row to reset the error count.
+          const saving = agent.saveWebhook({ webhookId: id, state: 'Active' }, by);
+          const failed = saving.then(() => null, (err: unknown) => err);
+          for (let i = 0; ; i++) {
+            const waiting = await app.db.knex.raw(
+              `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+            if ((waiting.rows[0] as { n: number }).n > 0) break;
+            assert.ok(i < 400, 'the save never waited for the usage row');
+            await sleep(25);
+          }
+          // Closes the cycle; PostgreSQL rolls the save's transaction back after its deadlock_timeout.
+          await worker.raw('update webhook set state = state where webhook_id = ?', [id]);
+          await worker.commit();
+          assert.equal(await failed, null, 'the save succeeded');
+        } finally {
+          if (!worker.isCompleted()) await worker.rollback();
+        }
+        const hook = await agent.getWebhook(id);
+        assert.equal(hook.state, 'Active');
+        assert.deepEqual(await stateEvents(id), ['stopped', 'started']);
+        assert.equal(await usage(id), 0, 'the retried save reset the count the worker had committed');
+        passed += 1;
+        notes.push('lock cycle retried');
+      });
+    }
+
     test('through the SOAP face: Stopped, then Active 0.3 s later: ends Active with .stopped then .started', async () => {
       tried += 1;
       const id = await watchedHook('race-soap');
