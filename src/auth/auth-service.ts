@@ -7,7 +7,7 @@
  * affected. Unknown user names are counted the same way and still cost one scrypt verification, so response time
  * does not tell whether a name exists. Failed and slowed logins are logged at warn with the name and address.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
 import {
   countAssociates,
@@ -68,6 +68,8 @@ export interface AuthService {
    * (HTTP Basic). null when refused.
    */
   checkLogin(userName: string, password: string, client?: string): Promise<AssociateSummary | null>;
+  /** Password checks (scrypt) run, and checkLogin calls answered from the cache of recent successes instead. */
+  stats(): { passwordChecks: number; cachedCredentialHits: number };
   /** The associate behind a valid ticket (renewing it); AppError('unauthenticated') otherwise. */
   authenticate(ticket: string | undefined | null): Promise<AssociateSummary>;
   /** Ends one ticket's session. false when it was not known. */
@@ -151,6 +153,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
       const associate = await findAssociateByName(db, name);
       // Unknown names cost the same scrypt as known ones.
       const hash = associate?.passwordHash || (await dummyPasswordHash());
+      passwordChecks += 1;
       const ok = await verifyPassword(password ?? '', hash);
       if (associate && !associate.deleted && associate.passwordHash === '') throw noPasswordYet(associate.name);
       if (!associate || !ok || associate.deleted) return false;
@@ -169,6 +172,35 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     if (verdict.delayedMs > 0) opts.logger?.warn({ ...who, delayedMs: verdict.delayedMs }, 'login slowed down after repeated failures');
     if (!verdict.ok) opts.logger?.warn(who, 'login failed');
     return verified;
+  }
+
+  /**
+   * HTTP Basic sends the password with every request, and scrypt is meant to be slow: checkLogin remembers a
+   * successful check for TICKET_CACHE_MS (as a validated ticket is trusted that long), so a client making many calls
+   * costs one password check per period, not one per call. Keyed by an HMAC of name and password under a key made
+   * at start-up (the cache holds nothing a password could be recovered from without it); only successes are kept,
+   * failures always go through the check and the throttle; a password change or deletion empties it.
+   */
+  const credentialKey = randomBytes(32);
+  const credentialCache = new Map<string, { associate: AssociateSummary; until: number }>();
+  let passwordChecks = 0;
+  let cachedCredentialHits = 0;
+
+  async function checkLogin(userName: string, password: string, client?: string): Promise<AssociateSummary | null> {
+    if (ticketCacheMs <= 0) return (await verifyLogin(userName, password, client))?.associate ?? null;
+    const key = createHmac('sha256', credentialKey).update(String(userName ?? '').trim()).update('\0').update(password ?? '').digest('base64');
+    const at = now().getTime();
+    const hit = credentialCache.get(key);
+    if (hit && at < hit.until) {
+      cachedCredentialHits += 1;
+      return hit.associate;
+    }
+    credentialCache.delete(key);
+    const v = await verifyLogin(userName, password, client);
+    if (!v) return null;
+    if (credentialCache.size >= maxCachedTickets) credentialCache.delete(credentialCache.keys().next().value as string);
+    credentialCache.set(key, { associate: v.associate, until: at + ticketCacheMs });
+    return v.associate;
   }
 
   async function login(userName: string, password: string, client?: string): Promise<LoginResult | null> {
@@ -213,6 +245,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
   async function logout(ticket: string): Promise<boolean> {
     const t = ticket.trim();
     ticketCache.clear();
+    credentialCache.clear(); // a ticket sent as the Basic user name
     if (!isWellFormedTicket(t)) return false;
     return deleteTicket(db, hashTicket(t));
   }
@@ -248,6 +281,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     await storePasswordHash(db, a.associateId, await hashPassword(password), now());
     await deleteTicketsFor(db, a.associateId);
     ticketCache.clear();
+    credentialCache.clear();
     throttle.forgetName(name);
     return true;
   }
@@ -258,6 +292,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     await markDeleted(db, a.associateId, now());
     await deleteTicketsFor(db, a.associateId);
     ticketCache.clear();
+    credentialCache.clear();
     return true;
   }
 
@@ -268,7 +303,8 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
 
   return {
     login,
-    checkLogin: async (userName, password, client) => (await verifyLogin(userName, password, client))?.associate ?? null,
+    checkLogin,
+    stats: () => ({ passwordChecks, cachedCredentialHits }),
     authenticate,
     logout,
     ensureAdmin,

@@ -244,5 +244,30 @@ for (const dialect of testDialects) {
       assert.ok(await newService().login('olga', 'olga-pw', '203.0.113.4'), 'another process has its own count');
       assert.deepEqual(waits, []);
     });
+
+    test('checkLogin (HTTP Basic) checks a password once per TICKET_CACHE_MS, never caches a failure, forgets on change', async () => {
+      const cached = createAuthService({
+        db, ticketTtlMs: TTL, ticketCacheMs: 5000, loginFailuresPerWindow: LIMIT, loginWindowMs: WINDOW, now: () => new Date(clock),
+      });
+      await cached.addAssociate('basil', 'basil-pw-1');
+      for (let i = 0; i < 5; i++) assert.equal((await cached.checkLogin('basil', 'basil-pw-1', '198.51.100.9'))?.name, 'basil');
+      assert.deepEqual(cached.stats(), { passwordChecks: 1, cachedCredentialHits: 4 }, 'one scrypt check for five calls');
+      assert.equal(await cached.checkLogin('basil', 'wrong', '198.51.100.9'), null);
+      assert.equal(await cached.checkLogin('basil', 'wrong', '198.51.100.9'), null);
+      assert.equal(cached.stats().passwordChecks, 3, 'every failure is checked');
+      clock += 5000;
+      assert.ok(await cached.checkLogin('basil', 'basil-pw-1'));
+      assert.equal(cached.stats().passwordChecks, 4, 'checked again once the period is over');
+      assert.ok(await cached.changePassword('basil', 'basil-pw-2'));
+      assert.equal(await cached.checkLogin('basil', 'basil-pw-1'), null, 'the old password stops working at once');
+      assert.ok(await cached.checkLogin('basil', 'basil-pw-2'));
+      assert.ok(await cached.deleteAssociate('basil'));
+      assert.equal(await cached.checkLogin('basil', 'basil-pw-2'), null, 'a deleted associate stops working at once');
+      // Without a cache period (TICKET_CACHE_MS=0) every call is checked.
+      await auth.addAssociate('bruno', 'bruno-pw-1');
+      const before = auth.stats().passwordChecks;
+      for (let i = 0; i < 3; i++) assert.ok(await auth.checkLogin('bruno', 'bruno-pw-1'));
+      assert.equal(auth.stats().passwordChecks - before, 3);
+    });
   });
 }
