@@ -6,24 +6,18 @@
  *   node --disable-proto=delete --import tsx bench/rest.ts      (BENCH_SECONDS=5, BENCH_CONCURRENCY=16)
  * Targets (issue 11): >= 0.7 of plain for GET /api/v1/Webhook/{id}, >= 0.35 for GET /api/v1/Webhook (100).
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { closedLoop, type LoadResult } from './http-load.js';
+import { startSoapServers } from './fixtures/soap-servers-process.js';
 
 interface Side extends LoadResult { cpuMicros: number }
 
 export async function runRestBench(seconds = Number(process.env.BENCH_SECONDS ?? 5), concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16)) {
-  const child = spawn(process.execPath, ['--disable-proto=delete', '--import', 'tsx', fileURLToPath(new URL('./fixtures/soap-servers.ts', import.meta.url))],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const servers = await startSoapServers();
   try {
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
-    });
-    const { soapUrl, plainUrl, ticket } = JSON.parse(line) as { soapUrl: string; plainUrl: string; ticket: string };
+    const { soapUrl, plainUrl, ticket } = servers;
     const api = `${new URL(soapUrl).origin}/api/v1`;
-    const cpu = async () => ((await (await fetch(`${plainUrl}/cpu`)).json()) as { micros: number }).micros;
+    const cpu = servers.cpuMicros;
     const headers = { Authorization: `SOTicket ${ticket}`, Accept: 'application/json' };
     const results: Array<{ name: string; target: number; bytes: number; rest: Side; plain: Side }> = [];
     for (const c of [{ name: 'GET /api/v1/Webhook/{id}', path: '/Webhook/1', target: 0.7 }, { name: 'GET /api/v1/Webhook (100)', path: '/Webhook', target: 0.35 }]) {
@@ -66,7 +60,7 @@ export async function runRestBench(seconds = Number(process.env.BENCH_SECONDS ??
     }
     return results;
   } finally {
-    child.kill();
+    servers.stop();
   }
 }
 

@@ -8,10 +8,9 @@
  *   node --disable-proto=delete --import tsx bench/soap.ts      (BENCH_SECONDS=5, BENCH_CONCURRENCY=16, BENCH_WRK=0 to skip wrk)
  * Targets (issue 2): >= 0.6 of plain for GetWebhook, >= 0.25 for GetAllWebhooks(100).
  */
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { closedLoop, type LoadResult } from './http-load.js';
+import { startSoapServers } from './fixtures/soap-servers-process.js';
 import { wrkAvailable, wrkLoop } from './wrk-load.js';
 
 const NS = 'http://www.superoffice.net/ws/crm/NetServer/Services88';
@@ -19,15 +18,10 @@ const env = (ticket: string, body: string) => Buffer.from(
   `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><Credentials xmlns="${NS}"><Ticket>${ticket}</Ticket></Credentials></s:Header><s:Body>${body}</s:Body></s:Envelope>`);
 
 export async function runSoapBench(seconds = Number(process.env.BENCH_SECONDS ?? 5), concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16)) {
-  const child = spawn(process.execPath, ['--disable-proto=delete', '--import', 'tsx', fileURLToPath(new URL('./fixtures/soap-servers.ts', import.meta.url))],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const servers = await startSoapServers();
   try {
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
-    });
-    const { soapUrl, plainUrl, ticket } = JSON.parse(line) as { soapUrl: string; plainUrl: string; ticket: string };
-    const serverCpu = async () => ((await (await fetch(`${plainUrl}/cpu`)).json()) as { micros: number }).micros;
+    const { soapUrl, plainUrl, ticket } = servers;
+    const serverCpu = servers.cpuMicros;
     const cases = [
       { name: 'GetWebhook', body: env(ticket, `<GetWebhook xmlns="${NS}"><WebhookId>1</WebhookId></GetWebhook>`) },
       { name: 'GetAllWebhooks(100)', body: env(ticket, `<GetAllWebhooks xmlns="${NS}"><StatusFilter>Unknown</StatusFilter></GetAllWebhooks>`) },
@@ -84,7 +78,7 @@ export async function runSoapBench(seconds = Number(process.env.BENCH_SECONDS ??
     }
     return out;
   } finally {
-    child.kill();
+    servers.stop();
   }
 }
 
