@@ -11,7 +11,8 @@
  *    the time from sending SignalEvent to the receiver getting the delivery (an upper bound of commit -> receiver).
  *
  *   node --disable-proto=delete --import tsx bench/signal.ts
- *   env: BENCH_SECONDS (6), BENCH_CONCURRENCY (16), SUSTAIN_SECONDS (60), SIGNAL_BACKENDS (sqlite,pg), PG_URL
+ *   env: BENCH_SECONDS (6), BENCH_CONCURRENCY (16), SUSTAIN_SECONDS (60), SIGNAL_BACKENDS (sqlite,pg), PG_URL,
+ *   SUSTAIN_RATE (events/s: skip part 1 and run only part 2 at this rate, to compare two trees at the same load)
  * Targets (issue 9): SQLite >= 0.3 (1 subscriber) and >= 0.15 (10); PostgreSQL >= 0.15 for both; sustained backlog
  * flat and p99 <= 100 ms.
  */
@@ -215,30 +216,36 @@ export async function runSignalBench(): Promise<{ ratios: RatioFigures[]; sustai
   const backends = (process.env.SIGNAL_BACKENDS ?? 'sqlite,pg').split(',').map((b) => b.trim()).filter(Boolean);
   const pgReason = backends.includes('pg') ? await pgUnavailableReason() : null;
   if (pgReason) console.log(`PostgreSQL skipped: ${pgReason}`);
+  const fixedRate = Number(process.env.SUSTAIN_RATE ?? 0);
   const rx = await startReceiver();
   const ratios: RatioFigures[] = [];
   const sustained: SustainedFigures[] = [];
   try {
-    for (const backend of backends) {
+    for (const backend of fixedRate > 0 ? [] : backends) {
       if (backend === 'pg' && pgReason) continue;
       for (const subscribers of (process.env.SIGNAL_SUBSCRIBERS ?? '1,10').split(',').map(Number)) ratios.push(await ratioCase(backend, subscribers, rx, seconds, concurrency));
     }
     const target = (r: RatioFigures) => (r.backend === 'sqlite' && r.subscribers === 1 ? 0.3 : 0.15);
     const perReq = (p: Phase) => p.cpuMicros / p.requests;
-    console.log(`\nSignalEvent vs plain express (same bytes), ${concurrency} keep-alive clients, ${seconds}s each, worker running in the server:`);
-    console.log('| backend | subscribers | SignalEvent req/s | plain req/s | ratio | target | server CPU per request, SignalEvent / plain | p50 / p99 ms | deliveries/s during the load | failures |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|');
-    for (const r of ratios) {
-      console.log(`| ${r.backend} | ${r.subscribers} | ${r.soap.perSecond.toFixed(0)} | ${r.plain.perSecond.toFixed(0)} | ${r.ratio.toFixed(2)} | >= ${target(r)} ${r.ratio >= target(r) ? 'met' : 'MISSED'} | ` +
-        `${perReq(r.soap).toFixed(0)} us / ${perReq(r.plain).toFixed(0)} us | ${r.soap.p50Ms.toFixed(1)} / ${r.soap.p99Ms.toFixed(1)} | ` +
-        `${(r.soap.delivered / r.soap.seconds).toFixed(0)} | ${r.soap.failures + r.plain.failures} |`);
+    if (ratios.length > 0) {
+      console.log(`\nSignalEvent vs plain express (same bytes), ${concurrency} keep-alive clients, ${seconds}s each, worker running in the server:`);
+      console.log('| backend | subscribers | SignalEvent req/s | plain req/s | ratio | target | server CPU per request, SignalEvent / plain | p50 / p99 ms | deliveries/s during the load | failures |');
+      console.log('|---|---|---|---|---|---|---|---|---|---|');
+      for (const r of ratios) {
+        console.log(`| ${r.backend} | ${r.subscribers} | ${r.soap.perSecond.toFixed(0)} | ${r.plain.perSecond.toFixed(0)} | ${r.ratio.toFixed(2)} | >= ${target(r)} ${r.ratio >= target(r) ? 'met' : 'MISSED'} | ` +
+          `${perReq(r.soap).toFixed(0)} us / ${perReq(r.plain).toFixed(0)} us | ${r.soap.p50Ms.toFixed(1)} / ${r.soap.p99Ms.toFixed(1)} | ` +
+          `${(r.soap.delivered / r.soap.seconds).toFixed(0)} | ${r.soap.failures + r.plain.failures} |`);
+      }
     }
     for (const r of ratios) {
       if (r.subscribers !== 1 || sustainSeconds <= 0) continue;
       sustained.push(await sustainedCase(r.backend, 1, Math.round(r.soap.perSecond / 2), sustainSeconds, rx));
     }
+    for (const backend of fixedRate > 0 ? backends : []) {
+      if (backend !== 'pg' || !pgReason) sustained.push(await sustainedCase(backend, 1, fixedRate, sustainSeconds, rx));
+    }
     if (sustained.length) {
-      console.log(`\nSustained SignalEvent at half the measured maximum, open loop, 1 subscriber, ${sustainSeconds}s:`);
+      console.log(`\nSustained SignalEvent ${fixedRate > 0 ? `at ${fixedRate}/s (SUSTAIN_RATE)` : 'at half the measured maximum'}, open loop, 1 subscriber, ${sustainSeconds}s:`);
       console.log('| backend | events/s | sent | delivered | failures | pending every 5 s | send -> receiver p50 / p99 / max ms | SignalEvent answer p99 ms | server RSS MiB |');
       console.log('|---|---|---|---|---|---|---|---|---|');
       for (const x of sustained) {
