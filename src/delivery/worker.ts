@@ -1,10 +1,16 @@
 /**
  * The delivery worker: claim due deliveries, send them in parallel, record each attempt, reschedule.
  *
- * Loop: claim up to min(free slots, claimBatchSize) (store/claim-deliveries.ts; a short transaction, with a lease
- * and a fencing token), start each send at once, and claim again as soon as a slot frees up, wake() is called
- * (SignalEvent committed, a hook was made Active), or pollIntervalMs passes. No transaction is open during an HTTP
- * call; each outcome is recorded in its own short transaction fenced by the lease token (store/outbox-record.ts).
+ * Loop: claim up to min(free slots, claimBatchSize) webhooks' heads, each extended into a run of up to RUN_LENGTH
+ * of that webhook's due deliveries (store/claim-deliveries.ts; a short transaction, with a lease and a fencing
+ * token), start each run at once, and claim again as soon as a slot frees up, wake() is called (SignalEvent
+ * committed, a hook was made Active), or pollIntervalMs passes. A run holds one slot and sends its deliveries one
+ * after another, the next as soon as the one before succeeded; each outcome is recorded in its own short
+ * transaction fenced by the lease token (store/outbox-record.ts), in order, while the run goes on sending. The rest
+ * of a run is given back unsent (lease released, attempt not counted) when an attempt fails, when the worker stops,
+ * when a recording found its lease gone, or when the lease would not outlast another attempt. Measured under sustained SignalEvent load (README "Sustained load"): one claim round per delivery of a
+ * busy webhook, each waiting its turn on the event loop, could not keep pace; a run pays it once. No transaction is
+ * open during an HTTP call.
  *
  * Outcomes (delivery/outcome.ts) map to:
  *   success         delivery succeeded; webhook_usage total_calls + 1, consecutive_errors = 0
@@ -117,7 +123,7 @@ export interface Worker {
    * of SignalEvents to a few webhooks this spares a claim per event that could take nothing.
    */
   wake(webhookIds?: readonly number[]): void;
-  /** Claims one batch (up to the free slots) and waits until those attempts are recorded. For tests and tools. */
+  /** Claims one batch (up to the free slots) and waits until its runs are done; returns the attempts made. For tests and tools. */
   runOnce(): Promise<number>;
   /** runOnce until nothing is due at the clock's current time. */
   drain(): Promise<number>;
@@ -127,12 +133,17 @@ export interface Worker {
 }
 
 interface Task {
-  claim: ClaimedDelivery;
+  /** One webhook's claimed deliveries, oldest first (a run, claim-deliveries.ts); sent one after another. */
+  run: ClaimedDelivery[];
   controller: AbortController;
   done: Promise<void>;
   /** Target host admitted by the gate ('' when nothing is sent: unreadable secret, not a webhook type). */
   host: string;
   slowTimer?: NodeJS.Timeout;
+  /** When the run's lease ends (the worker's clock): no attempt of the run starts unless it can end well before. */
+  leaseUntil: number;
+  /** Attempts made (recorded or found stale). */
+  attempted: number;
 }
 
 /** PostgreSQL deadlock / serialization failure, SQL Server deadlock victim: safe to run the transaction again. */
@@ -147,6 +158,14 @@ const HOLD_BATCH = 500;
 /** Bounds of the noisy-neighbour bookkeeping: webhook -> host entries kept, webhook ids put in one claim's skip list. */
 const MAX_KNOWN_WEBHOOKS = 10_000;
 const MAX_SKIPPED_WEBHOOKS = 500;
+/**
+ * Deliveries of one webhook claimed in one round and sent one after another (claim-deliveries.ts, "Runs"). Bounded
+ * so that a webhook's backlog comes back to the claim (and the other webhooks' turn) every so often; 16 cut the
+ * claim rounds per delivery of a busy webhook to a small fraction (README "Sustained load").
+ */
+const RUN_LENGTH = 16;
+/** A run's next attempt starts only if deliveryTimeoutMs plus this much is left of the lease (as start() warns). */
+const LEASE_MARGIN_MS = 5_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -179,6 +198,8 @@ export function createWorker(opts: WorkerOptions): Worker {
   const freeSlots = () => config.workerConcurrency - (inFlight.size - Math.min(slow.size, config.maxSlowInFlight));
   const stats: WorkerStats = { claimRounds: 0, claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0, deferred: 0 };
   let running = false;
+  /** stop() was called: runs give their unsent rest back. */
+  let stopping = false;
   let holdsLock = false;
   let listener: OutboxListener | null = null;
   let loopDone: Promise<void> = Promise.resolve();
@@ -302,7 +323,9 @@ export function createWorker(opts: WorkerOptions): Worker {
     opts.onAttempt?.(r);
   }
 
-  async function processOne(c: ClaimedDelivery, controller: AbortController, host: string): Promise<void> {
+  /** One attempt of c (the HTTP call, or nothing when it cannot be sent); null when stop() aborted it. */
+  async function attempt(task: Task, c: ClaimedDelivery): Promise<{ outcome: DeliveryOutcome | null | 'secret_unreadable'; startedAt: number } | null> {
+    const { controller, host } = task;
     const startedAt = now();
     let outcome: DeliveryOutcome | null | 'secret_unreadable' = null;
     if (c.secretError !== undefined) {
@@ -310,6 +333,14 @@ export function createWorker(opts: WorkerOptions): Worker {
       logger.error({ deliveryId: c.deliveryId, webhookId: c.webhookId, reason: c.secretError }, 'delivery not sent: webhook secret unreadable');
       outcome = 'secret_unreadable';
     } else if (c.hook.type.toLowerCase() === 'webhook') {
+      const key = task.run[0].deliveryId;
+      if (host) {
+        task.slowTimer = setTimeout(() => {
+          slow.add(key);
+          if (slow.size <= config.maxSlowInFlight) poke(); // a slot was given back
+        }, config.slowAttemptMs);
+        task.slowTimer.unref();
+      }
       let timedOut = false;
       try {
         outcome = await sender.deliver({
@@ -318,6 +349,9 @@ export function createWorker(opts: WorkerOptions): Worker {
         });
         timedOut = outcome.kind === 'failure' && outcome.errorClass === 'timeout';
       } finally {
+        // A slow attempt gave its slot back while it lasted; the run's next attempt takes it again.
+        clearTimeout(task.slowTimer);
+        slow.delete(key);
         if (host) {
           const openBefore = gate.state(host).openUntil;
           gate.done(host, { timedOut: timedOut && !controller.signal.aborted });
@@ -329,12 +363,12 @@ export function createWorker(opts: WorkerOptions): Worker {
         }
       }
     }
-    if (controller.signal.aborted) {
-      // Shutdown cut the attempt short: give the delivery back rather than count an attempt we abandoned.
-      await releaseLeases(db, [c]);
-      return;
-    }
-    const record = recordFor(c, outcome, startedAt, now());
+    // Shutdown cut the attempt short: give the delivery back rather than count an attempt we abandoned.
+    return controller.signal.aborted ? null : { outcome, startedAt };
+  }
+
+  /** Records an attempt, then logs it, tells the observer and sends the e-mails. false: the lease was gone. */
+  async function finish(c: ClaimedDelivery, record: AttemptRecord): Promise<boolean> {
     const result = await withDbRetry('recording an attempt', () =>
       recordAttempt(db, record, async (trx, webhookId) => {
         await fireStateEvent(trx, webhookId, 'errors', { now: now() });
@@ -342,7 +376,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     if (!result.recorded) {
       stats.stale++;
       logger.warn({ deliveryId: c.deliveryId, webhookId: c.webhookId }, 'lease lost before the outcome was recorded; not recorded');
-      return;
+      return false;
     }
     if (record.usage === 'success') stats.succeeded++;
     else stats.failed++;
@@ -350,34 +384,75 @@ export function createWorker(opts: WorkerOptions): Worker {
     // consecutive_errors was incremented in the committed transaction: only one attempt sees it reach 1.
     const firstFailure = record.usage === 'error' && result.consecutiveErrors === 1;
     if (result.becameTooManyErrors || firstFailure) await notifyFailure(c, record, result.becameTooManyErrors, firstFailure);
+    return true;
   }
 
-  function startTask(c: ClaimedDelivery, host: string): Task {
-    const controller = new AbortController();
-    const task: Task = { claim: c, controller, done: Promise.resolve(), host };
-    if (host) {
-      task.slowTimer = setTimeout(() => {
-        slow.add(c.deliveryId);
-        if (slow.size <= config.maxSlowInFlight) poke(); // a slot was given back
-      }, config.slowAttemptMs);
-      task.slowTimer.unref();
+  /**
+   * Sends a run's deliveries one after another, each only once the one before succeeded (per-webhook order). The
+   * recordings follow in order without holding the next send back; the unsent rest is given back after them.
+   */
+  async function processRun(task: Task): Promise<void> {
+    const { run, host } = task;
+    let recording: Promise<unknown> = Promise.resolve();
+    let lost = false;
+    let deferUntil: number | null = null;
+    let next = 0;
+    while (next < run.length) {
+      const c = run[next];
+      if (next > 0) {
+        if (stopping || task.controller.signal.aborted || lost || now() + config.deliveryTimeoutMs + LEASE_MARGIN_MS > task.leaseUntil) break;
+        if (host) {
+          const admission = gate.admit(host);
+          if (!admission.ok) {
+            deferUntil = admission.retryAt;
+            break;
+          }
+        }
+      }
+      const sent = await attempt(task, c);
+      if (sent === null) break; // given back below with the rest
+      next++;
+      task.attempted++;
+      const record = recordFor(c, sent.outcome, sent.startedAt, now());
+      recording = recording.then(() => finish(c, record)).then((recorded) => { if (!recorded) lost = true; }, (err: unknown) => {
+        lost = true;
+        logger.error({ err, deliveryId: c.deliveryId }, 'delivery attempt could not be recorded; it is retried when its lease runs out');
+      });
+      // Only a success lets the next one go (a type this agent does not send says nothing about the target).
+      if (record.transition.status !== 'succeeded' && record.outcome !== 'unsupported') break;
     }
-    task.done = processOne(c, controller, host)
-      .catch((err) => logger.error({ err, deliveryId: c.deliveryId }, 'delivery attempt could not be recorded; it is retried when its lease runs out'))
+    const rest = run.slice(next);
+    await recording;
+    if (rest.length === 0) return;
+    if (deferUntil !== null) {
+      const until = deferUntil;
+      stats.deferred += rest.length;
+      await withDbRetry('deferring deliveries of a blocked target', () => deferLeases(db, rest.map((c) => ({ deliveryId: c.deliveryId, leaseToken: c.leaseToken, until }))));
+    } else {
+      await withDbRetry('giving back the rest of a run', () => releaseLeases(db, rest));
+    }
+  }
+
+  function startTask(run: ClaimedDelivery[], host: string, leaseUntil: number): Task {
+    const key = run[0].deliveryId;
+    const webhookId = run[0].webhookId;
+    const task: Task = { run, controller: new AbortController(), done: Promise.resolve(), host, leaseUntil, attempted: 0 };
+    task.done = processRun(task)
+      .catch((err) => logger.error({ err, deliveryId: key }, 'delivery run failed; its deliveries are retried when their lease runs out'))
       .finally(() => {
         clearTimeout(task.slowTimer);
-        slow.delete(c.deliveryId);
-        inFlight.delete(c.deliveryId);
-        const n = (inFlightHooks.get(c.webhookId) ?? 1) - 1;
-        if (n > 0) inFlightHooks.set(c.webhookId, n);
-        else inFlightHooks.delete(c.webhookId);
+        slow.delete(key);
+        inFlight.delete(key);
+        const n = (inFlightHooks.get(webhookId) ?? 1) - 1;
+        if (n > 0) inFlightHooks.set(webhookId, n);
+        else inFlightHooks.delete(webhookId);
         stats.inFlight = inFlight.size;
         // A free slot, and possibly the next delivery of the same webhook: claim again once a few slots are free
-        // (one claim per completion would cost a claim round trip per delivery) or at once when idle.
+        // (one claim per completion would cost a claim round trip per run) or at once when idle.
         if (inFlight.size === 0 || freeSlots() >= refillAt) poke();
       });
-    inFlight.set(c.deliveryId, task);
-    inFlightHooks.set(c.webhookId, (inFlightHooks.get(c.webhookId) ?? 0) + 1);
+    inFlight.set(key, task);
+    inFlightHooks.set(webhookId, (inFlightHooks.get(webhookId) ?? 0) + 1);
     stats.inFlight = inFlight.size;
     return task;
   }
@@ -399,14 +474,23 @@ export function createWorker(opts: WorkerOptions): Worker {
         if (skipWebhookIds.length >= MAX_SKIPPED_WEBHOOKS) break;
       }
     }
-    const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token, skipWebhookIds }, hold, { secrets });
+    const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token, skipWebhookIds, runLength: RUN_LENGTH },
+      hold, { secrets });
     holdPending = held >= HOLD_BATCH;
     stats.claimRounds++;
     stats.claimed += deliveries.length;
-    lastClaimed = deliveries.length;
+    // One run per webhook (a claim takes at most one head per webhook), oldest delivery first.
+    const runs = new Map<number, ClaimedDelivery[]>();
+    for (const c of deliveries) {
+      const run = runs.get(c.webhookId);
+      if (run) run.push(c);
+      else runs.set(c.webhookId, [c]);
+    }
+    lastClaimed = runs.size;
     const started: Task[] = [];
     const deferred: Array<{ deliveryId: number; leaseToken: string; until: number }> = [];
-    for (const c of deliveries) {
+    for (const run of runs.values()) {
+      const c = run[0];
       const sends = c.secretError === undefined && c.hook.type.toLowerCase() === 'webhook';
       const host = sends ? targetHost(c.hook.targetUrl) : '';
       if (host) {
@@ -414,11 +498,11 @@ export function createWorker(opts: WorkerOptions): Worker {
         hostOfWebhook.set(c.webhookId, host);
         const admission = gate.admit(host);
         if (!admission.ok) {
-          deferred.push({ deliveryId: c.deliveryId, leaseToken: c.leaseToken, until: admission.retryAt });
+          for (const d of run) deferred.push({ deliveryId: d.deliveryId, leaseToken: d.leaseToken, until: admission.retryAt });
           continue;
         }
       }
-      started.push(startTask(c, host));
+      started.push(startTask(run, host, at + config.leaseMs));
     }
     if (deferred.length > 0) {
       stats.deferred += deferred.length;
@@ -458,7 +542,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     if (free <= 0) return 0;
     const tasks = await claimAndStart(Math.min(free, config.claimBatchSize));
     await Promise.all(tasks.map((t) => t.done));
-    return tasks.length;
+    return tasks.reduce((n, t) => n + t.attempted, 0);
   }
 
   async function housekeeping(): Promise<{ expired: number } & PruneResult> {
@@ -512,6 +596,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         await listener.ready;
       }
       running = true;
+      stopping = false;
       signalled = true; // claim at once: work may have been waiting while no worker ran
       loopDone = loop();
       logger.info({ concurrency: config.workerConcurrency, dialect: db.dialect }, 'delivery worker started');
@@ -520,6 +605,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     async stop(o = {}) {
       const wasRunning = running;
       running = false;
+      stopping = true;
       poke();
       const closing = listener?.close();
       listener = null;

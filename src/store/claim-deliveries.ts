@@ -30,17 +30,28 @@
  * due, in flight or held ("stranded"); a release lost to a crash is repaired the same way, and at the latest the
  * hold period ends. The head of a parked (not Active) webhook is not blocked and is not held, so a webhook made
  * Active again starts draining at once.
+ *
+ * Runs, so a busy webhook does not pay a claim round per delivery: a claim round may extend each delivery it took
+ * (the webhook's head) into a run, the webhook's next pending deliveries that are due or held, oldest first, up to
+ * runLength in all, under the same lease token, each with its attempt counted (claim-*.ts RunSql). A run stops
+ * before the first delivery of the webhook that is leased (in flight elsewhere), so nothing passes an older
+ * delivery in flight. Its deliveries stay due (a held one gets next_attempt_at = now), so they block the younger
+ * ones as an in-flight delivery does. The worker sends a run one delivery after another, each only after the one
+ * before succeeded, and gives the rest back unsent when one fails (delivery/worker.ts). Runs are bounded, and a
+ * run takes one of the worker's slots like a single delivery, so one webhook's backlog does not crowd out the
+ * others. After a crash the unsent rest of a run is due again when the lease runs out, like the delivery that
+ * was in flight (its X-SuperOffice-Retry then counts that lease).
  */
 import type { Database } from './db.js';
-import { claimPg, holdPg } from './claim-pg.js';
-import { claimMssql, holdMssql } from './claim-mssql.js';
-import { claimSqlite, holdSqlite } from './claim-sqlite.js';
-import type { Claim, ClaimRequest, ClaimResult, HoldRequest } from './claim-types.js';
+import { claimPg, extendRunsPg, holdPg } from './claim-pg.js';
+import { claimMssql, extendRunsMssql, holdMssql } from './claim-mssql.js';
+import { claimSqlite, extendRunsSqlite, holdSqlite } from './claim-sqlite.js';
+import { sortClaims, type Claim, type ClaimRequest, type ClaimResult, type HoldRequest, type RunRequest } from './claim-types.js';
 import { loadClaimed } from './outbox-repository.js';
 import { claimAndLoadSqlite } from './outbox-sqlite.js';
 import type { SecretCodec } from './secret-codec.js';
 
-export type { Claim, ClaimRequest, ClaimResult, ClaimSql, HoldRequest } from './claim-types.js';
+export type { Claim, ClaimRequest, ClaimResult, ClaimSql, HoldRequest, RunRequest } from './claim-types.js';
 
 export function claimDeliveries(db: Pick<Database, 'knex' | 'dialect'>, req: ClaimRequest): Promise<Claim[]> {
   if (req.limit <= 0) return Promise.resolve([]);
@@ -48,6 +59,16 @@ export function claimDeliveries(db: Pick<Database, 'knex' | 'dialect'>, req: Cla
     case 'pg': return claimPg(db.knex, req);
     case 'mssql': return claimMssql(db.knex, req);
     case 'sqlite': return claimSqlite(db.knex, req);
+  }
+}
+
+/** Extends claimed heads into runs (see above); returns the deliveries added, oldest first. */
+export function extendRuns(db: Pick<Database, 'knex' | 'dialect'>, req: RunRequest): Promise<Claim[]> {
+  if (req.tail <= 0 || req.heads.length === 0) return Promise.resolve([]);
+  switch (db.dialect) {
+    case 'pg': return extendRunsPg(db.knex, req);
+    case 'mssql': return extendRunsMssql(db.knex, req);
+    case 'sqlite': return extendRunsSqlite(db.knex, req);
   }
 }
 
@@ -63,8 +84,9 @@ export function holdBlockedDeliveries(db: Pick<Database, 'knex' | 'dialect'>, re
 
 /**
  * Claims and loads everything needed to send (event, webhook), after holding blocked deliveries when `hold` is
- * given. On SQLite all of it happens in one transaction on the single connection (outbox-sqlite.ts); elsewhere
- * it is the hold statement, the claim statement and one query. Webhook secrets are decoded with opts.secrets; a
+ * given, and extends what it claimed into runs when req.runLength > 1. On SQLite all of it happens in one
+ * transaction on the single connection (outbox-sqlite.ts); elsewhere it is the hold statement, the claim statement,
+ * the run statement and one query. Webhook secrets are decoded with opts.secrets; a
  * delivery whose secret cannot be decoded comes back with secretError set.
  */
 export async function claimAndLoad(
@@ -76,6 +98,11 @@ export async function claimAndLoad(
   if (db.dialect === 'sqlite') return claimAndLoadSqlite(db.knex, req, hold, opts.secrets);
   const held = hold ? await holdBlockedDeliveries(db, hold) : 0;
   if (req.limit <= 0) return { deliveries: [], held };
-  return { deliveries: await loadClaimed(db.knex, await claimDeliveries(db, req), opts), held };
+  const heads = await claimDeliveries(db, req);
+  const tail = (req.runLength ?? 1) - 1;
+  const runs = heads.length > 0 && tail > 0
+    ? await extendRuns(db, { now: req.now, leaseMs: req.leaseMs, token: req.token, heads: heads.map((c) => c.deliveryId), tail })
+    : [];
+  return { deliveries: await loadClaimed(db.knex, sortClaims([...heads, ...runs]), opts), held };
 }
 

@@ -16,7 +16,7 @@
  * array read with OPENJSON (SQL Server 2016+), so the statement text stays the same whatever its length.
  */
 import type { Knex } from 'knex';
-import { skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest } from './claim-types.js';
+import { skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest, type RunRequest } from './claim-types.js';
 
 export const mssqlClaimHints = 'WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)';
 
@@ -47,6 +47,51 @@ OUTPUT inserted.delivery_id, inserted.attempt_count, inserted.lease_token;`;
 
 export async function claimMssql(knex: Knex, req: ClaimRequest): Promise<Claim[]> {
   const { sql, bindings } = mssqlClaimSql(req);
+  const rows = (await knex.raw(sql, bindings)) as Array<{ delivery_id: unknown; attempt_count: unknown; lease_token: unknown }>;
+  return sortClaims(rows.map(toClaim));
+}
+
+/**
+ * Extends the claimed heads into runs (claim-deliveries.ts, "Runs"), as claim-pg.ts pgRunSql with CROSS APPLY for
+ * LATERAL. The candidates are read WITH (READCOMMITTEDLOCK) (committed rows under RCSI too) and without READPAST:
+ * skipping a locked row would let a younger delivery pass it. The UPDATE re-checks status and lease on the row it
+ * locks; nothing else can claim these rows while their head is leased.
+ */
+export function mssqlRunSql(req: RunRequest): ClaimSql {
+  const sql = `
+WITH heads AS (
+  SELECT h.delivery_id, h.webhook_id FROM [wa_delivery] AS h
+  WHERE h.delivery_id IN (SELECT CAST([value] AS bigint) FROM OPENJSON(?)) AND h.lease_token = ?
+), cand AS (
+  SELECT heads.delivery_id AS head_id, r.delivery_id, r.lease_until FROM heads
+  CROSS APPLY (
+    SELECT TOP (?) t.delivery_id, t.lease_until FROM [wa_delivery] AS t WITH (READCOMMITTEDLOCK)
+    WHERE t.webhook_id = heads.webhook_id
+      AND t.status = 'pending'
+      AND t.delivery_id > heads.delivery_id
+      AND (t.next_attempt_at <= ? OR t.held = 1)
+    ORDER BY t.delivery_id
+  ) AS r
+), picked AS (
+  SELECT c.delivery_id FROM cand AS c
+  WHERE NOT EXISTS (SELECT 1 FROM cand AS l WHERE l.head_id = c.head_id AND l.delivery_id <= c.delivery_id AND l.lease_until > ?)
+)
+UPDATE d
+SET lease_until = ?, lease_token = ?, attempt_count = d.attempt_count + 1, held = 0,
+  next_attempt_at = CASE WHEN d.next_attempt_at < ? THEN d.next_attempt_at ELSE ? END
+OUTPUT inserted.delivery_id, inserted.attempt_count, inserted.lease_token
+FROM [wa_delivery] AS d WITH (ROWLOCK)
+JOIN picked ON picked.delivery_id = d.delivery_id
+WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= ?);`;
+  return {
+    sql,
+    bindings: [JSON.stringify(req.heads.map(Number)), req.token, req.tail, req.now, req.now, req.now + req.leaseMs, req.token, req.now, req.now, req.now],
+  };
+}
+
+export async function extendRunsMssql(knex: Knex, req: RunRequest): Promise<Claim[]> {
+  if (req.tail <= 0 || req.heads.length === 0) return [];
+  const { sql, bindings } = mssqlRunSql(req);
   const rows = (await knex.raw(sql, bindings)) as Array<{ delivery_id: unknown; attempt_count: unknown; lease_token: unknown }>;
   return sortClaims(rows.map(toClaim));
 }

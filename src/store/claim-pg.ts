@@ -5,7 +5,8 @@
  */
 import type { Knex } from 'knex';
 import {
-  blockedDeliveries, claimableDeliveries, releaseStrandedSql, skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+  blockedDeliveries, claimableDeliveries, releaseStrandedSql, runCandidates, runPrefix, skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest,
+  type ClaimSql, type HoldRequest, type RunRequest,
 } from './claim-types.js';
 
 export function pgClaimSql(req: ClaimRequest): ClaimSql {
@@ -24,6 +25,42 @@ returning d.delivery_id, d.attempt_count, d.lease_token`;
 
 export async function claimPg(knex: Knex, req: ClaimRequest): Promise<Claim[]> {
   const { sql, bindings } = pgClaimSql(req);
+  const result = (await knex.raw(sql, bindings)) as { rows: Array<{ delivery_id: unknown; attempt_count: unknown; lease_token: unknown }> };
+  return sortClaims(result.rows.map(toClaim));
+}
+
+/**
+ * Extends the claimed heads into runs (claim-deliveries.ts, "Runs"): one statement, the candidates of each head
+ * through LATERAL. No SKIP LOCKED here: skipping a row would let a younger delivery pass it. Nothing else can claim
+ * these rows (the head blocks them), so the UPDATE's own re-check of status and lease is all the locking needed; a
+ * row a concurrent hold or release changed is re-checked by PostgreSQL and still taken.
+ */
+export function pgRunSql(req: RunRequest): ClaimSql {
+  const sql = `
+with heads as (
+  select h.delivery_id, h.webhook_id from wa_delivery h
+  where h.delivery_id = any (select jsonb_array_elements_text(?::jsonb)::bigint) and h.lease_token = ?
+), cand as (
+  select r.head_id, r.delivery_id, r.lease_until from heads cross join lateral (
+    ${runCandidates('t', 'heads.webhook_id', 'heads.delivery_id')}
+  ) r
+), picked as (
+  ${runPrefix}
+)
+update wa_delivery d
+set lease_until = ?, lease_token = ?, attempt_count = d.attempt_count + 1, held = 0, next_attempt_at = least(d.next_attempt_at, ?)
+from picked
+where d.delivery_id = picked.delivery_id and d.status = 'pending' and (d.lease_until is null or d.lease_until <= ?)
+returning d.delivery_id, d.attempt_count, d.lease_token`;
+  return {
+    sql,
+    bindings: [JSON.stringify(req.heads.map(Number)), req.token, req.now, req.tail, req.now, req.now + req.leaseMs, req.token, req.now, req.now],
+  };
+}
+
+export async function extendRunsPg(knex: Knex, req: RunRequest): Promise<Claim[]> {
+  if (req.tail <= 0 || req.heads.length === 0) return [];
+  const { sql, bindings } = pgRunSql(req);
   const result = (await knex.raw(sql, bindings)) as { rows: Array<{ delivery_id: unknown; attempt_count: unknown; lease_token: unknown }> };
   return sortClaims(result.rows.map(toClaim));
 }

@@ -6,9 +6,10 @@
  * Only one worker process may claim from a SQLite file (store/outbox-worker-lock.ts).
  */
 import type { Knex } from 'knex';
-import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';
+import { statement, withSqliteConnection, type SqliteConnection } from './outbox-sqlite-connection.js';
 import {
-  blockedDeliveries, claimableDeliveries, releaseStrandedSql, skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest,
+  blockedDeliveries, claimableDeliveries, releaseStrandedSql, runCandidates, runPrefix, skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest,
+  type ClaimSql, type HoldRequest, type RunRequest,
 } from './claim-types.js';
 
 export function sqliteClaimSql(req: ClaimRequest): ClaimSql {
@@ -30,6 +31,41 @@ export async function claimSqlite(knex: Knex, req: ClaimRequest): Promise<Claim[
     }>;
     return sortClaims(rows.map(toClaim));
   });
+}
+
+/**
+ * Extends one claimed head into a run (claim-deliveries.ts, "Runs"); run once per head, inside the claim's
+ * transaction (SQLite has no LATERAL, and on the single connection a statement per head costs no round trip).
+ * A run's deliveries stay due (next_attempt_at at most now, also for held ones), so they block younger ones as an
+ * in-flight delivery does.
+ */
+export function sqliteRunSql(req: RunRequest, head: number): ClaimSql {
+  const sql = `
+with h as (select delivery_id, webhook_id from wa_delivery where delivery_id = ? and lease_token = ?),
+cand as (
+  ${runCandidates('t', '(select webhook_id from h)', '(select delivery_id from h)')}
+)
+update wa_delivery
+set lease_until = ?, lease_token = ?, attempt_count = attempt_count + 1, held = 0, next_attempt_at = min(next_attempt_at, ?)
+where delivery_id in (${runPrefix})
+returning delivery_id, attempt_count, lease_token`;
+  return { sql, bindings: [head, req.token, req.now, req.tail, req.now + req.leaseMs, req.token, req.now, req.now] };
+}
+
+/** Runs sqliteRunSql for each head on the connection, inside the caller's transaction. */
+export function extendRunsOn(conn: SqliteConnection, req: RunRequest): Claim[] {
+  if (req.tail <= 0) return [];
+  const out: Claim[] = [];
+  for (const head of req.heads) {
+    const { sql, bindings } = sqliteRunSql(req, head);
+    const rows = statement(conn, sql).all(...bindings) as Array<{ delivery_id: unknown; attempt_count: unknown; lease_token: unknown }>;
+    out.push(...rows.map(toClaim));
+  }
+  return sortClaims(out);
+}
+
+export async function extendRunsSqlite(knex: Knex, req: RunRequest): Promise<Claim[]> {
+  return withSqliteConnection(knex, (conn) => conn.transaction(() => extendRunsOn(conn, req)).immediate());
 }
 
 /** Holds blocked due deliveries (claim-deliveries.ts). */

@@ -13,6 +13,22 @@ export interface ClaimRequest {
    * (delivery/target-gate.ts), so their deliveries leave the claim's slots to other webhooks.
    */
   skipWebhookIds?: readonly number[];
+  /**
+   * Deliveries per webhook taken in this round (claimAndLoad): the one the claim picks (the webhook's head) and up to
+   * runLength - 1 of the webhook's next ones, in order, under the same lease (claim-deliveries.ts, "Runs"). Default 1.
+   */
+  runLength?: number;
+}
+
+/** Extends claimed heads into runs: the next deliveries of each head's webhook, under the head's lease token. */
+export interface RunRequest {
+  now: number;
+  leaseMs: number;
+  token: string;
+  /** Delivery ids claimed with `token` this round. */
+  heads: readonly number[];
+  /** At most this many deliveries after each head. */
+  tail: number;
 }
 
 /** The skip list as the one JSON-array binding every dialect's claim reads it from. */
@@ -100,6 +116,30 @@ export const claimableDeliveries = (a: string, skipped: (column: string) => stri
     and not exists (${olderDeliveryPending(a)})
   order by ${a}.next_attempt_at, ${a}.delivery_id
   limit ?`;
+
+/**
+ * What a run may take after a head (PostgreSQL and SQLite; `webhookId` and `headId` are SQL expressions for the
+ * head's columns): the next pending deliveries of its webhook that are due or held, oldest first, at most `limit`
+ * (a delivery waiting for its retry is passed over, as the claim passes over it). Leased ones are listed too, so the
+ * run can stop before the first of them: nothing younger may go out while an older delivery is in flight.
+ * Bindings: now, limit.
+ */
+export const runCandidates = (t: string, webhookId: string, headId: string) =>
+  `select ${headId} as head_id, ${t}.delivery_id, ${t}.lease_until
+  from wa_delivery ${t}
+  where ${t}.webhook_id = ${webhookId}
+    and ${t}.status = 'pending'
+    and ${t}.delivery_id > ${headId}
+    and (${t}.next_attempt_at <= ? or ${t}.held = 1)
+  order by ${t}.delivery_id
+  limit ?`;
+
+/**
+ * The candidates (a CTE `cand` with head_id, delivery_id, lease_until) a run takes: those before the first one
+ * leased, per head. Bindings: now.
+ */
+export const runPrefix = `select c.delivery_id from cand c
+  where not exists (select 1 from cand l where l.head_id = c.head_id and l.delivery_id <= c.delivery_id and l.lease_until > ?)`;
 
 /** What a hold moves on PostgreSQL and SQLite: due deliveries blocked behind an older one. Bindings as above. */
 export const blockedDeliveries = (a: string) =>

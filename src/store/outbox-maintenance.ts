@@ -2,23 +2,43 @@
  * Lease release (graceful shutdown) and retention, all in small batches: SQL Server escalates to a table lock at
  * about 5,000 row locks in one statement, and short statements keep housekeeping from blocking claims.
  */
-import { knexOf, toInt, type Queryable } from './row-mapping.js';
+import { chunked, knexOf, toInt, type Queryable } from './row-mapping.js';
 
 export const HOUSEKEEPING_BATCH = 500;
 
-/**
- * Gives claimed deliveries back without an attempt (shutdown): lease cleared, attempt_count restored, due as
- * before, so another worker (or this one after a restart) takes them at once. Fenced by the lease token.
- */
-export async function releaseLeases(db: Queryable, claims: ReadonlyArray<{ deliveryId: number; leaseToken: string }>): Promise<number> {
-  const k = knexOf(db);
-  let released = 0;
+/** Claims grouped by what one UPDATE can give back together: same lease token (one claim round) and due time. */
+function leaseGroups<T extends { deliveryId: number; leaseToken: string }>(claims: readonly T[], key: (c: T) => number | null): Array<{ token: string; due: number | null; ids: number[] }> {
+  const groups = new Map<string, { token: string; due: number | null; ids: number[] }>();
   for (const c of claims) {
-    released += await k('wa_delivery')
-      .where({ delivery_id: c.deliveryId, lease_token: c.leaseToken, status: 'pending' })
-      .update({ lease_until: null, lease_token: null, attempt_count: k.raw('attempt_count - 1') });
+    const due = key(c);
+    const k = `${c.leaseToken}\u0000${due}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { token: c.leaseToken, due, ids: [] }));
+    g.ids.push(c.deliveryId);
   }
-  return released;
+  return [...groups.values()];
+}
+
+async function giveBack(db: Queryable, claims: ReadonlyArray<{ deliveryId: number; leaseToken: string; until?: number }>): Promise<number> {
+  const k = knexOf(db);
+  let n = 0;
+  for (const g of leaseGroups(claims, (c) => c.until ?? null)) {
+    const changes: Record<string, unknown> = { lease_until: null, lease_token: null, attempt_count: k.raw('attempt_count - 1') };
+    if (g.due !== null) changes.next_attempt_at = g.due;
+    for (const ids of chunked(g.ids, HOUSEKEEPING_BATCH)) {
+      n += await k('wa_delivery').where({ lease_token: g.token, status: 'pending' }).whereIn('delivery_id', ids).update(changes);
+    }
+  }
+  return n;
+}
+
+/**
+ * Gives claimed deliveries back without an attempt (shutdown, the unsent rest of a run): lease cleared,
+ * attempt_count restored, due as before, so another worker (or this one after a restart) takes them at once.
+ * Fenced by the lease token; one statement per claim round's token.
+ */
+export function releaseLeases(db: Queryable, claims: ReadonlyArray<{ deliveryId: number; leaseToken: string }>): Promise<number> {
+  return giveBack(db, claims.map((c) => ({ deliveryId: c.deliveryId, leaseToken: c.leaseToken })));
 }
 
 /**
@@ -26,15 +46,8 @@ export async function releaseLeases(db: Queryable, claims: ReadonlyArray<{ deliv
  * delivery/target-gate.ts): the lease ends and the claim's attempt is not counted. Only rows still holding their
  * lease token are touched.
  */
-export async function deferLeases(db: Queryable, claims: ReadonlyArray<{ deliveryId: number; leaseToken: string; until: number }>): Promise<number> {
-  const k = knexOf(db);
-  let deferred = 0;
-  for (const c of claims) {
-    deferred += await k('wa_delivery')
-      .where({ delivery_id: c.deliveryId, lease_token: c.leaseToken, status: 'pending' })
-      .update({ lease_until: null, lease_token: null, attempt_count: k.raw('attempt_count - 1'), next_attempt_at: c.until });
-  }
-  return deferred;
+export function deferLeases(db: Queryable, claims: ReadonlyArray<{ deliveryId: number; leaseToken: string; until: number }>): Promise<number> {
+  return giveBack(db, claims);
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import type { Knex } from 'knex';
 import { releaseHeldSql, type ClaimRequest, type ClaimResult, type HoldRequest } from './claim-types.js';
-import { sqliteClaimSql, sqliteHoldSql, sqliteReleaseStrandedSql } from './claim-sqlite.js';
+import { extendRunsOn, sqliteClaimSql, sqliteHoldSql, sqliteReleaseStrandedSql } from './claim-sqlite.js';
 import { claimedColumns, toClaimedDelivery } from './outbox-repository.js';
 import type { AttemptRecord, RecordResult } from './outbox-record.js';
 import { capReport } from '../delivery/outcome.js';
@@ -27,8 +27,8 @@ join webhook w on w.webhook_id = d.webhook_id
 where d.delivery_id in (select value from json_each(?)) and d.lease_token = ?`;
 
 /**
- * Claims (claim-sqlite.ts semantics) and loads what is needed to send, in one immediate transaction; first holds
- * blocked deliveries when `hold` is given (claim-deliveries.ts). Secrets are decoded with `secrets` after the
+ * Claims (claim-sqlite.ts semantics, runs included when req.runLength > 1) and loads what is needed to send, in
+ * one immediate transaction; first holds blocked deliveries when `hold` is given (claim-deliveries.ts). Secrets are decoded with `secrets` after the
  * transaction, so decryption does not lengthen the single writer's critical section.
  */
 export async function claimAndLoadSqlite(knex: Knex, req: ClaimRequest, hold: HoldRequest | undefined, secrets: SecretCodec): Promise<ClaimResult> {
@@ -38,9 +38,13 @@ export async function claimAndLoadSqlite(knex: Knex, req: ClaimRequest, hold: Ho
     conn.transaction(() => {
       const held = holding ? statement(conn, holding.sql).run(...holding.bindings).changes : 0;
       if (hold) statement(conn, sqliteReleaseStrandedSql).run(hold.now, hold.now);
-      const claimed = statement(conn, sql).all(...bindings) as Array<{ delivery_id: number }>;
+      const claimed = (statement(conn, sql).all(...bindings) as Array<{ delivery_id: number }>).map((r) => Number(r.delivery_id));
       if (claimed.length === 0) return { rows: [], held };
-      const rows = statement(conn, loadSql).all(JSON.stringify(claimed.map((r) => Number(r.delivery_id))), req.token) as Array<Record<string, unknown>>;
+      const tail = (req.runLength ?? 1) - 1;
+      if (tail > 0) {
+        for (const c of extendRunsOn(conn, { now: req.now, leaseMs: req.leaseMs, token: req.token, heads: claimed, tail })) claimed.push(c.deliveryId);
+      }
+      const rows = statement(conn, loadSql).all(JSON.stringify(claimed), req.token) as Array<Record<string, unknown>>;
       return { rows, held };
     }).immediate());
   return { deliveries: rows.map((r) => toClaimedDelivery(r, secrets)).sort((a, b) => a.deliveryId - b.deliveryId), held };

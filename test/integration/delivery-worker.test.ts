@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } from '../helpers/db.js';
 import { openDatabase } from '../../src/store/db.js';
 import { enqueueEvent, cancelDeliveriesFor } from '../../src/store/outbox-repository.js';
-import { claimDeliveries, holdBlockedDeliveries } from '../../src/store/claim-deliveries.js';
+import { claimDeliveries, extendRuns, holdBlockedDeliveries } from '../../src/store/claim-deliveries.js';
 import { recordAttempt, type AttemptRecord } from '../../src/store/outbox-record.js';
 import { acquireWorkerLock, heartbeatWorkerLock } from '../../src/store/outbox-worker-lock.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/delivery/worker.js';
@@ -239,15 +239,79 @@ for (const dialect of testDialects) {
         'finishing the in-flight delivery claims the next ones of webhook a, in order');
     });
 
-    test('per-webhook order with several webhooks: one in flight per webhook, each in event order', async () => {
+    test('per-webhook order with several webhooks: one claim round takes a run of each, sent one at a time, in event order', async () => {
       const hooks = [await createHook(db.knex, { targetUrl: `${rx.url}?h=a` }), await createHook(db.knex, { targetUrl: `${rx.url}?h=b` })];
       for (let i = 0; i < 5; i++) await enqueueEvent(db.knex, event(i), hooks, { now: T0 });
+      rx.respond(() => ({ status: 200, delayMs: 20 }));
       const w = worker({ workerConcurrency: 10, claimBatchSize: 10 });
-      assert.equal(await w.runOnce(), 2, 'the first claim takes only the oldest delivery of each webhook');
-      await w.drain();
+      assert.equal(await w.runOnce(), 10, 'the first claim takes each webhook\'s deliveries as one run');
+      assert.equal(w.stats().claimRounds, 1);
+      assert.equal(await w.drain(), 0);
       for (const h of ['a', 'b']) {
-        assert.deepEqual(rx.requests.filter((r) => r.url.endsWith(`h=${h}`)).map((r) => r.json.PrimaryKey), [0, 1, 2, 3, 4]);
+        const got = rx.requests.filter((r) => r.url.endsWith(`h=${h}`));
+        assert.deepEqual(got.map((r) => r.json.PrimaryKey), [0, 1, 2, 3, 4]);
+        // Each answer takes 20 ms: a delivery that went out before the one ahead of it was answered would arrive sooner.
+        for (let i = 1; i < got.length; i++) assert.ok(got[i].at - got[i - 1].at >= 15, `webhook ${h}: delivery ${i} went out before ${i - 1} was answered`);
       }
+      assert.deepEqual(new Set((await deliveries()).map((d) => [d.status, d.attempts, d.leaseToken].join())), new Set(['succeeded,1,']));
+    });
+
+    test('a burst to one webhook: a claim round per run, not per delivery (running loop)', async () => {
+      const hook = await createHook(db.knex, { targetUrl: rx.url });
+      for (let i = 0; i < 40; i++) await enqueueEvent(db.knex, event(i), [hook], { now: T0 });
+      const w = worker({ pollIntervalMs: 60_000 }, { clock: undefined, listen: false });
+      await w.start();
+      await rx.waitFor(40);
+      await w.stop();
+      assert.deepEqual(rx.requests.map((r) => r.json.PrimaryKey), Array.from({ length: 40 }, (_, i) => i));
+      const { claimRounds, claimed, succeeded } = w.stats();
+      assert.deepEqual([claimed, succeeded], [40, 40]);
+      // One round per delivery before runs; now each round takes up to 16 (a few more rounds find nothing).
+      assert.ok(claimRounds <= 6, `${claimRounds} claim rounds for 40 deliveries of one webhook`);
+    });
+
+    test('a failure in a run: the rest goes back unsent and uncounted, and goes out next, in order; the failed one at its retry', async () => {
+      const hook = await createHook(db.knex, { targetUrl: rx.url });
+      for (let i = 0; i < 5; i++) await enqueueEvent(db.knex, event(i), [hook], { now: T0 });
+      let failed = false;
+      rx.respond((r) => (r.json.PrimaryKey === 1 && !failed ? ((failed = true), { status: 503 }) : { status: 200 }));
+      const w = worker();
+      assert.equal(await w.runOnce(), 2, 'the run stops at the failure');
+      let rows = await deliveries();
+      assert.deepEqual(rows.map((d) => [d.status, d.attempts, d.leaseToken]), [
+        ['succeeded', 1, null], ['pending', 1, null], ['pending', 0, null], ['pending', 0, null], ['pending', 0, null],
+      ]);
+      assert.equal(rows[1].next, T0 + 1000);
+      assert.equal(await w.drain(), 3, 'the rest goes out while the failed one waits for its retry (NetServer: back of the queue)');
+      clock.set(T0 + 1000);
+      assert.equal(await w.drain(), 1);
+      assert.deepEqual(rx.requests.map((r) => [r.json.PrimaryKey, r.headers['x-superoffice-retry']]),
+        [[0, '0'], [1, '0'], [2, '0'], [3, '0'], [4, '0'], [1, '1']]);
+      rows = await deliveries();
+      assert.deepEqual(rows.map((d) => [d.status, d.attempts]), [['succeeded', 1], ['succeeded', 2], ['succeeded', 1], ['succeeded', 1], ['succeeded', 1]]);
+    });
+
+    test('a run does not outlast its lease: no attempt starts unless the delivery timeout and a margin are left', async () => {
+      const hook = await createHook(db.knex, { targetUrl: rx.url });
+      for (let i = 0; i < 3; i++) await enqueueEvent(db.knex, event(i), [hook], { now: T0 });
+      // deliveryTimeoutMs 2,000 + 5,000 margin: a 6,999 ms lease leaves room for the first attempt of a run only.
+      const w = worker({ leaseMs: 6_999 });
+      assert.equal(await w.runOnce(), 1);
+      assert.deepEqual((await deliveries()).map((d) => [d.status, d.attempts, d.leaseToken]), [['succeeded', 1, null], ['pending', 0, null], ['pending', 0, null]]);
+      assert.equal(await w.drain(), 2);
+    });
+
+    test('stop() during a run: the attempt in flight is released after the grace period, the unsent rest with it', async () => {
+      const hook = await createHook(db.knex, { targetUrl: rx.url });
+      for (let i = 0; i < 4; i++) await enqueueEvent(db.knex, event(i), [hook], { now: T0 });
+      rx.respond((r) => (r.json.PrimaryKey === 1 ? 'hang' : { status: 200 }));
+      const w = worker({}, { clock: undefined, listen: false });
+      await w.start();
+      await rx.waitFor(2);
+      await w.stop({ graceMs: 50 });
+      assert.deepEqual((await deliveries()).map((d) => [d.status, d.attempts, d.leaseToken]),
+        [['succeeded', 1, null], ['pending', 0, null], ['pending', 0, null], ['pending', 0, null]]);
+      assert.equal(rx.requests.length, 2, 'nothing after the delivery in flight was sent');
     });
 
     test('the claim leaves webhooks on the skip list to the others (per-dialect SQL)', async () => {
@@ -329,6 +393,27 @@ for (const dialect of testDialects) {
       await worker().drain();
       assert.deepEqual(rx.requests.map((r) => r.json.PrimaryKey), Array.from({ length: 18 }, (_, i) => i + 3));
       assert.deepEqual(new Set((await deliveries()).map((d) => d.status)), new Set(['succeeded']));
+    });
+
+    test('a run (per-dialect SQL): takes held deliveries and keeps them due, passes over one waiting for its retry, stops before one in flight', async () => {
+      const hook = await createHook(db.knex, { targetUrl: rx.url });
+      const other = await createHook(db.knex, { targetUrl: rx.url });
+      for (let i = 0; i < 7; i++) await enqueueEvent(db.knex, event(i), [hook, other], { now: T0 });
+      const ids = (await db.knex('wa_delivery').where('webhook_id', hook).orderBy('delivery_id').pluck('delivery_id')).map(Number);
+      await db.knex('wa_delivery').whereIn('delivery_id', [ids[1], ids[2]]).update({ held: 1, next_attempt_at: T0 + 60_000 });
+      await db.knex('wa_delivery').where('delivery_id', ids[3]).update({ next_attempt_at: T0 + 1000, attempt_count: 1 }); // waits for its retry
+      await db.knex('wa_delivery').where('delivery_id', ids[5]).update({ lease_until: T0 + 60_000, lease_token: 'elsewhere', attempt_count: 1 });
+      const heads = await claimDeliveries(db, { now: T0, leaseMs: 30_000, limit: 1, token: 'run', skipWebhookIds: [other] });
+      assert.deepEqual(heads.map((c) => c.deliveryId), [ids[0]]);
+      const run = await extendRuns(db, { now: T0, leaseMs: 30_000, token: 'run', heads: [ids[0]], tail: 15 });
+      assert.deepEqual(run.map((c) => [c.deliveryId, c.attemptNo, c.leaseToken]), [[ids[1], 1, 'run'], [ids[2], 1, 'run'], [ids[4], 1, 'run']]);
+      const rows = await db.knex('wa_delivery').whereIn('delivery_id', [ids[1], ids[2], ids[4]]).orderBy('delivery_id').select('held', 'next_attempt_at', 'lease_until');
+      assert.deepEqual(rows.map((r: Record<string, unknown>) => [Number(r.held), Number(r.next_attempt_at), Number(r.lease_until)]), Array(3).fill([0, T0, T0 + 30_000]),
+        'due, so they block younger deliveries as one in flight does');
+      assert.deepEqual((await db.knex('wa_delivery').where('lease_token', 'run').pluck('webhook_id')).map(Number), Array(4).fill(hook), 'the other webhook untouched');
+      assert.deepEqual(await extendRuns(db, { now: T0, leaseMs: 30_000, token: 'run', heads: [ids[0]], tail: 15 }), [], 'nothing twice');
+      const limited = await claimDeliveries(db, { now: T0, leaseMs: 30_000, limit: 1, token: 'short' });
+      assert.equal((await extendRuns(db, { now: T0, leaseMs: 30_000, token: 'short', heads: limited.map((c) => c.deliveryId), tail: 2 })).length, 2, 'at most tail after each head');
     });
 
     test('a stale lease token cannot record; the newer claim can', async () => {

@@ -6,9 +6,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import knexFactory from 'knex';
-import { mssqlClaimSql, mssqlHoldSql, mssqlReleaseStrandedSql } from '../../src/store/claim-mssql.js';
-import { pgClaimSql } from '../../src/store/claim-pg.js';
-import { sqliteClaimSql } from '../../src/store/claim-sqlite.js';
+import { mssqlClaimSql, mssqlHoldSql, mssqlReleaseStrandedSql, mssqlRunSql } from '../../src/store/claim-mssql.js';
+import { pgClaimSql, pgRunSql } from '../../src/store/claim-pg.js';
+import { sqliteClaimSql, sqliteRunSql } from '../../src/store/claim-sqlite.js';
 import { outboxSchema } from '../../src/store/migrations/002-outbox.js';
 
 const req = { now: 1_700_000_000_000, leaseMs: 60_000, limit: 25, token: '6f1c1d0e-3c1e-4d0c-9a59-0a3c2d1e4f5a' };
@@ -85,6 +85,38 @@ describe('SQL Server hold SQL (blocked deliveries out of the due range)', () => 
   });
 });
 
+describe('SQL Server run SQL (claimed heads extended into runs)', () => {
+  const run = { now: req.now, leaseMs: 60_000, token: req.token, heads: [11, 12], tail: 15 };
+  const { sql, bindings } = mssqlRunSql(run);
+  const s = flat(sql);
+
+  test('the heads: this claim\'s rows, from one JSON array binding and the lease token', () => {
+    assert.match(s, /^WITH heads AS \( SELECT h\.delivery_id, h\.webhook_id FROM \[wa_delivery\] AS h WHERE h\.delivery_id IN \(SELECT CAST\(\[value\] AS bigint\) FROM OPENJSON\(\?\)\) AND h\.lease_token = \? \)/);
+  });
+
+  test('per head, CROSS APPLY TOP (n) of its webhook\'s next pending deliveries, due or held, oldest first, never skipping a locked row', () => {
+    assert.match(s, /CROSS APPLY \( SELECT TOP \(\?\) t\.delivery_id, t\.lease_until FROM \[wa_delivery\] AS t WITH \(READCOMMITTEDLOCK\) WHERE t\.webhook_id = heads\.webhook_id AND t\.status = 'pending' AND t\.delivery_id > heads\.delivery_id AND \(t\.next_attempt_at <= \? OR t\.held = 1\) ORDER BY t\.delivery_id \) AS r/);
+    assert.doesNotMatch(s, /READPAST/, 'skipping a locked row would let a younger delivery pass it');
+  });
+
+  test('a run stops before the first leased delivery of its head', () => {
+    assert.match(s, /picked AS \( SELECT c\.delivery_id FROM cand AS c WHERE NOT EXISTS \(SELECT 1 FROM cand AS l WHERE l\.head_id = c\.head_id AND l\.delivery_id <= c\.delivery_id AND l\.lease_until > \?\) \)/);
+  });
+
+  test('UPDATE: lease, token, attempt counted, held cleared, kept due; re-checks status and lease on the row; OUTPUT', () => {
+    assert.match(s, /\) UPDATE d SET lease_until = \?, lease_token = \?, attempt_count = d\.attempt_count \+ 1, held = 0, next_attempt_at = CASE WHEN d\.next_attempt_at < \? THEN d\.next_attempt_at ELSE \? END OUTPUT inserted\.delivery_id, inserted\.attempt_count, inserted\.lease_token FROM \[wa_delivery\] AS d WITH \(ROWLOCK\) JOIN picked ON picked\.delivery_id = d\.delivery_id WHERE d\.status = 'pending' AND \(d\.lease_until IS NULL OR d\.lease_until <= \?\);$/);
+  });
+
+  test('bindings follow the placeholders; knex turns them into mssql parameters', () => {
+    assert.equal((sql.match(/\?/g) ?? []).length, bindings.length);
+    assert.deepEqual(bindings, ['[11,12]', req.token, 15, req.now, req.now, req.now + 60_000, req.token, req.now, req.now, req.now]);
+    const compiled = knexFactory({ client: 'mssql' }).raw(sql, bindings).toSQL().toNative();
+    assert.match(compiled.sql, /OPENJSON\(@p0\)/);
+    assert.match(compiled.sql, /SELECT TOP \(@p2\) t\.delivery_id/);
+    assert.deepEqual(compiled.bindings, bindings);
+  });
+});
+
 describe('SQL Server release of stranded held deliveries', () => {
   test('oldest held per webhook, only when nothing older is due or in flight; the check reads uncommitted rows', () => {
     const s = flat(mssqlReleaseStrandedSql);
@@ -110,5 +142,19 @@ describe('PostgreSQL and SQLite claim SQL', () => {
     assert.match(s, /^update wa_delivery set lease_until = \?, lease_token = \?, attempt_count = attempt_count \+ 1, held = 0 where delivery_id in \(/);
     assert.match(s, /order by d\.next_attempt_at, d\.delivery_id limit \? \) returning delivery_id, attempt_count, lease_token$/);
     assert.equal((sql.match(/\?/g) ?? []).length, bindings.length);
+  });
+  test('runs: PostgreSQL through LATERAL without SKIP LOCKED, SQLite per head; both stop before a leased delivery', () => {
+    const run = { now: req.now, leaseMs: 60_000, token: req.token, heads: [11], tail: 15 };
+    const pg = pgRunSql(run);
+    const p = flat(pg.sql);
+    assert.match(p, /from heads cross join lateral \( select heads\.delivery_id as head_id, t\.delivery_id, t\.lease_until from wa_delivery t where t\.webhook_id = heads\.webhook_id/);
+    assert.doesNotMatch(p, /skip locked/);
+    assert.match(p, /where d\.delivery_id = picked\.delivery_id and d\.status = 'pending' and \(d\.lease_until is null or d\.lease_until <= \?\)/);
+    assert.equal((pg.sql.match(/\?/g) ?? []).length, pg.bindings.length);
+    const lite = sqliteRunSql(run, 11);
+    const l = flat(lite.sql);
+    assert.match(l, /next_attempt_at = min\(next_attempt_at, \?\)/);
+    for (const q of [p, l]) assert.match(q, /not exists \(select 1 from cand l where l\.head_id = c\.head_id and l\.delivery_id <= c\.delivery_id and l\.lease_until > \?\)/);
+    assert.equal((lite.sql.match(/\?/g) ?? []).length, lite.bindings.length);
   });
 });
