@@ -184,6 +184,8 @@ export function createWorker(opts: WorkerOptions): Worker {
   let lastHoldAt = -Infinity;
   let holdPending = false;
   const refillAt = Math.max(1, Math.min(config.claimBatchSize, Math.floor(config.workerConcurrency / 4)));
+  // Runs only when the lease leaves room for at least two attempts that take the whole delivery timeout.
+  const runLength = config.leaseMs - LEASE_MARGIN_MS >= 2 * config.deliveryTimeoutMs ? RUN_LENGTH : 1;
   const inFlight = new Map<number, Task>();
   /** Deliveries in flight per webhook id. */
   const inFlightHooks = new Map<number, number>();
@@ -474,7 +476,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         if (skipWebhookIds.length >= MAX_SKIPPED_WEBHOOKS) break;
       }
     }
-    const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token, skipWebhookIds, runLength: RUN_LENGTH },
+    const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token, skipWebhookIds, runLength },
       hold, { secrets });
     holdPending = held >= HOLD_BATCH;
     stats.claimRounds++;

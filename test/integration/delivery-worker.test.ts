@@ -294,8 +294,12 @@ for (const dialect of testDialects) {
     test('a run does not outlast its lease: no attempt starts unless the delivery timeout and a margin are left', async () => {
       const hook = await createHook(db.knex, { targetUrl: rx.url });
       for (let i = 0; i < 3; i++) await enqueueEvent(db.knex, event(i), [hook], { now: T0 });
-      // deliveryTimeoutMs 2,000 + 5,000 margin: a 6,999 ms lease leaves room for the first attempt of a run only.
-      const w = worker({ leaseMs: 6_999 });
+      // deliveryTimeoutMs 2,000 + a 5,000 margin: after a first attempt of 2,001 ms a 9,000 ms lease has no room left.
+      rx.respond(() => {
+        clock.advance(2_001);
+        return { status: 200 };
+      });
+      const w = worker({ leaseMs: 9_000 });
       assert.equal(await w.runOnce(), 1);
       assert.deepEqual((await deliveries()).map((d) => [d.status, d.attempts, d.leaseToken]), [['succeeded', 1, null], ['pending', 0, null], ['pending', 0, null]]);
       assert.equal(await w.drain(), 2);
