@@ -28,9 +28,9 @@ const NS = 'http://www.superoffice.net/ws/crm/NetServer/Services88';
 const headers = { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${NS}/Webhook/SignalEvent"` };
 const signalEnvelope = (ticket: string, pk: number) => Buffer.from(
   `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><Credentials xmlns="${NS}"><Ticket>${ticket}</Ticket></Credentials></s:Header>` +
-  `<s:Body><SignalEvent xmlns="${NS}"><EventName>contact.changed</EventName><PrimaryKey>${pk}</PrimaryKey><Data xmlns:a="http://schemas.microsoft.com/2003/10/Serialization/Arrays" xmlns:i="http://www.w3.org/2001/XMLSchema-instance">` +
-  `<a:KeyValueOfstringanyType><a:Key>name</a:Key><a:Value i:type="b:string" xmlns:b="http://www.w3.org/2001/XMLSchema">Company ${pk}</a:Value></a:KeyValueOfstringanyType>` +
-  `<a:KeyValueOfstringanyType><a:Key>contact_id</a:Key><a:Value i:type="b:int" xmlns:b="http://www.w3.org/2001/XMLSchema">${pk}</a:Value></a:KeyValueOfstringanyType>` +
+  `<s:Body><SignalEvent xmlns="${NS}"><EventName>contact.changed</EventName><PrimaryKey>${pk}</PrimaryKey><Data xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns:b="http://www.w3.org/2001/XMLSchema">` +
+  `<StringObjectKeyValuePair><Key>name</Key><Value i:type="b:string">Company ${pk}</Value></StringObjectKeyValuePair>` +
+  `<StringObjectKeyValuePair><Key>contact_id</Key><Value i:type="b:int">${pk}</Value></StringObjectKeyValuePair>` +
   '</Data></SignalEvent></s:Body></s:Envelope>');
 
 interface Receiver { url: string; count: number; onArrival: (primaryKey: number, at: number) => void; close(): Promise<void> }
