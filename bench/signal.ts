@@ -140,6 +140,8 @@ async function ratioCase(backend: string, subscribers: number, rx: Receiver, sec
 export interface SustainedFigures {
   backend: string; subscribers: number; rate: number; seconds: number; sent: number; failures: number; delivered: number;
   backlogSamples: number[]; p50Ms: number; p99Ms: number; maxMs: number; answerP99Ms: number; rssMiB: number[];
+  /** From the outbox: enqueue -> attempt start, and the attempt's HTTP call (ms). */
+  outbox: { waitP50: number; waitP99: number; callP50: number; callP99: number };
 }
 
 /** Open loop: SignalEvent at `rate` per second for `seconds`, each with its own PrimaryKey to match the deliveries. */
@@ -197,7 +199,8 @@ async function sustainedCase(backend: string, subscribers: number, rate: number,
     while (latencies.length < total * subscribers && performance.now() < deadline) await sleep(50);
     latencies.sort((a, b) => a - b);
     answers.sort((a, b) => a - b);
-    return {
+    const outbox = await getJson<SustainedFigures['outbox']>(`${s.plainUrl}/latency`);
+    return { outbox,
       backend, subscribers, rate, seconds, sent: total, failures, delivered: latencies.length, backlogSamples, rssMiB,
       p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies[latencies.length - 1] ?? NaN,
       answerP99Ms: percentile(answers, 99),
@@ -246,11 +249,12 @@ export async function runSignalBench(): Promise<{ ratios: RatioFigures[]; sustai
     }
     if (sustained.length) {
       console.log(`\nSustained SignalEvent ${fixedRate > 0 ? `at ${fixedRate}/s (SUSTAIN_RATE)` : 'at half the measured maximum'}, open loop, 1 subscriber, ${sustainSeconds}s:`);
-      console.log('| backend | events/s | sent | delivered | failures | pending every 5 s | send -> receiver p50 / p99 / max ms | SignalEvent answer p99 ms | server RSS MiB |');
-      console.log('|---|---|---|---|---|---|---|---|---|');
+      console.log('| backend | events/s | sent | delivered | failures | pending every 5 s | send -> receiver p50 / p99 / max ms | SignalEvent answer p99 ms | enqueue -> attempt start p50 / p99 ms | HTTP call p50 / p99 ms | server RSS MiB |');
+      console.log('|---|---|---|---|---|---|---|---|---|---|---|');
       for (const x of sustained) {
         console.log(`| ${x.backend} | ${x.rate} | ${x.sent} | ${x.delivered} | ${x.failures} | ${x.backlogSamples.join(' ')} | ` +
-          `${x.p50Ms.toFixed(1)} / ${x.p99Ms.toFixed(1)} / ${x.maxMs.toFixed(0)} | ${x.answerP99Ms.toFixed(1)} | ${Math.min(...x.rssMiB)}-${Math.max(...x.rssMiB)} |`);
+          `${x.p50Ms.toFixed(1)} / ${x.p99Ms.toFixed(1)} / ${x.maxMs.toFixed(0)} | ${x.answerP99Ms.toFixed(1)} | ` +
+          `${x.outbox.waitP50} / ${x.outbox.waitP99} | ${x.outbox.callP50} / ${x.outbox.callP99} | ${Math.min(...x.rssMiB)}-${Math.max(...x.rssMiB)} |`);
       }
     }
     return { ratios, sustained };

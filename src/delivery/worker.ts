@@ -46,7 +46,7 @@ import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';
 import { claimAndLoad } from '../store/claim-deliveries.js';
 import type { ClaimedDelivery } from '../store/outbox-repository.js';
-import { errorNotice, recordAttempt, type AttemptRecord, type DeliveryTransition } from '../store/outbox-record.js';
+import { errorNotice, recordAttempts, type AttemptRecord, type DeliveryTransition, type RecordResult } from '../store/outbox-record.js';
 import { deferLeases, expireStaleDeliveries, pruneOutbox, releaseLeases, type PruneResult } from '../store/outbox-maintenance.js';
 import { createTargetGate, targetHost } from './target-gate.js';
 import { acquireWorkerLock, heartbeatWorkerLock, releaseWorkerLock } from '../store/outbox-worker-lock.js';
@@ -209,6 +209,10 @@ export function createWorker(opts: WorkerOptions): Worker {
   let waiter: (() => void) | null = null;
   const timers: NodeJS.Timeout[] = [];
 
+  /** Each of these webhooks has a run in flight here, so nothing of theirs can be claimed now (false when none named). */
+  const allInFlight = (webhookIds: readonly number[] | undefined): boolean =>
+    webhookIds !== undefined && webhookIds.length > 0 && webhookIds.every((id) => inFlightHooks.has(id));
+
   function poke(): void {
     signalled = true;
     const w = waiter;
@@ -369,12 +373,8 @@ export function createWorker(opts: WorkerOptions): Worker {
     return controller.signal.aborted ? null : { outcome, startedAt };
   }
 
-  /** Records an attempt, then logs it, tells the observer and sends the e-mails. false: the lease was gone. */
-  async function finish(c: ClaimedDelivery, record: AttemptRecord): Promise<boolean> {
-    const result = await withDbRetry('recording an attempt', () =>
-      recordAttempt(db, record, async (trx, webhookId) => {
-        await fireStateEvent(trx, webhookId, 'errors', { now: now() });
-      }));
+  /** After an attempt was recorded (or found its lease gone): stats, log line, observer, e-mails. false: lease gone. */
+  async function recorded(c: ClaimedDelivery, record: AttemptRecord, result: RecordResult): Promise<boolean> {
     if (!result.recorded) {
       stats.stale++;
       logger.warn({ deliveryId: c.deliveryId, webhookId: c.webhookId }, 'lease lost before the outcome was recorded; not recorded');
@@ -391,12 +391,29 @@ export function createWorker(opts: WorkerOptions): Worker {
 
   /**
    * Sends a run's deliveries one after another, each only once the one before succeeded (per-webhook order). The
-   * recordings follow in order without holding the next send back; the unsent rest is given back after them.
+   * recordings follow in order without holding the next send back: those that queue up while one commits are
+   * recorded together in the next transaction. The unsent rest is given back after them.
    */
   async function processRun(task: Task): Promise<void> {
     const { run, host } = task;
-    let recording: Promise<unknown> = Promise.resolve();
+    const queued: Array<{ c: ClaimedDelivery; record: AttemptRecord }> = [];
+    let recording: Promise<void> | null = null;
     let lost = false;
+    const recordQueued = async (): Promise<void> => {
+      while (queued.length > 0) {
+        const batch = queued.splice(0);
+        try {
+          const results = await withDbRetry('recording an attempt', () => recordAttempts(db, batch.map((b) => b.record), async (trx, webhookId) => {
+            await fireStateEvent(trx, webhookId, 'errors', { now: now() });
+          }));
+          for (const [i, b] of batch.entries()) if (!(await recorded(b.c, b.record, results[i]))) lost = true;
+        } catch (err) {
+          lost = true;
+          logger.error({ err, deliveryIds: batch.map((b) => b.c.deliveryId) }, 'delivery attempt could not be recorded; it is retried when its lease runs out');
+        }
+      }
+      recording = null;
+    };
     let deferUntil: number | null = null;
     let next = 0;
     while (next < run.length) {
@@ -416,15 +433,13 @@ export function createWorker(opts: WorkerOptions): Worker {
       next++;
       task.attempted++;
       const record = recordFor(c, sent.outcome, sent.startedAt, now());
-      recording = recording.then(() => finish(c, record)).then((recorded) => { if (!recorded) lost = true; }, (err: unknown) => {
-        lost = true;
-        logger.error({ err, deliveryId: c.deliveryId }, 'delivery attempt could not be recorded; it is retried when its lease runs out');
-      });
+      queued.push({ c, record });
+      recording ??= recordQueued();
       // Only a success lets the next one go (a type this agent does not send says nothing about the target).
       if (record.transition.status !== 'succeeded' && record.outcome !== 'unsupported') break;
     }
     const rest = run.slice(next);
-    await recording;
+    while (recording) await recording;
     if (rest.length === 0) return;
     if (deferUntil !== null) {
       const until = deferUntil;
@@ -588,9 +603,10 @@ export function createWorker(opts: WorkerOptions): Worker {
         const tuning = typeof opts.listen === 'object' ? opts.listen : {};
         listener = listenForOutbox({
           connection: listenConnection, logger, ...tuning,
-          onNotify: () => {
+          onNotify: (webhookIds) => {
             stats.notifications++;
-            poke();
+            // Named webhooks that each have a delivery in flight here: no claim could take anything (see wake()).
+            if (!allInFlight(webhookIds)) poke();
           },
           onListening: poke,
         });
@@ -634,8 +650,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     },
 
     wake(webhookIds) {
-      if (webhookIds && webhookIds.length > 0 && webhookIds.every((id) => inFlightHooks.has(id))) return;
-      poke();
+      if (!allInFlight(webhookIds)) poke();
     },
     runOnce,
     async drain() {

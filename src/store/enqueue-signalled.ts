@@ -27,7 +27,7 @@ export async function enqueueSignalledEvent(db: Pick<Database, 'knex' | 'dialect
       return enqueueSignalledSqlite(db.knex, event, now);
     case 'pg': {
       const result = await enqueueSignalledPg(db.knex, event, now);
-      if (result.deliveries > 0) notifyOutboxAfterCommit(db.knex);
+      if (result.deliveries > 0) notifyOutboxAfterCommit(db.knex, result.webhookIds);
       return result;
     }
     default:

@@ -40,31 +40,50 @@ export async function notifyOutbox(q: Queryable): Promise<void> {
   await k.raw(`notify ${OUTBOX_CHANNEL}`);
 }
 
-interface AfterCommitState { sending: boolean; again: boolean }
+/** Most webhook ids one after-commit notification names; beyond it the payload is empty ("claim now"). */
+const MAX_NOTIFY_IDS = 500;
+
+/** Webhook ids to name in the next notification; null once one call named none (then the payload is empty). */
+interface AfterCommitState { sending: boolean; again: boolean; ids: Set<number> | null }
 const afterCommit = new WeakMap<Knex, AfterCommitState>();
 
 /**
  * `NOTIFY wa_outbox` on its own (PostgreSQL; nothing elsewhere), for rows already committed. Returns at once; a call
  * while one is being sent only asks for one more after it. A failure is ignored: polling is the safety net.
+ * The payload names the webhooks that got deliveries (comma-separated ids; the folded calls' union, empty when one
+ * of them named none or there are more than MAX_NOTIFY_IDS): a worker that has each of them in flight skips the
+ * claim, as it does for its own process's wake(webhookIds) (delivery/worker.ts). Under a stream of SignalEvents to
+ * a few webhooks, an unnamed notification cost a claim round that could take nothing, each time.
  */
-export function notifyOutboxAfterCommit(k: Knex): void {
+export function notifyOutboxAfterCommit(k: Knex, webhookIds?: readonly number[]): void {
   if (dialectOfKnex(k) !== 'pg') return;
   let state = afterCommit.get(k);
-  if (!state) afterCommit.set(k, (state = { sending: false, again: false }));
-  if (state.sending) {
-    state.again = true;
+  if (!state) afterCommit.set(k, (state = { sending: false, again: false, ids: new Set() }));
+  const s = state;
+  if (!webhookIds || webhookIds.length === 0) s.ids = null;
+  else if (s.ids) for (const id of webhookIds) s.ids.add(id);
+  if (s.sending) {
+    s.again = true;
     return;
   }
-  const s = state;
   s.sending = true;
   const send = (): void => {
     s.again = false;
-    k.raw(`notify ${OUTBOX_CHANNEL}`).then(() => undefined, () => undefined).finally(() => {
+    const payload = s.ids && s.ids.size <= MAX_NOTIFY_IDS ? [...s.ids].join(',') : '';
+    s.ids = new Set();
+    k.raw('select pg_notify(?, ?)', [OUTBOX_CHANNEL, payload]).then(() => undefined, () => undefined).finally(() => {
       if (s.again) send();
       else s.sending = false;
     });
   };
   send();
+}
+
+/** The webhook ids a notification names (notifyOutboxAfterCommit), or undefined when it names none. */
+export function notifiedWebhookIds(payload: string | undefined): number[] | undefined {
+  if (!payload) return undefined;
+  const ids = payload.split(',').map(Number);
+  return ids.every((id) => Number.isSafeInteger(id) && id > 0) ? ids : undefined;
 }
 
 export type ListenConnection = string | pg.ClientConfig;
@@ -95,8 +114,8 @@ export interface OutboxListenerLogger {
 
 export interface OutboxListenerOptions {
   connection: ListenConnection;
-  /** Called for every notification. Must not throw. */
-  onNotify(): void;
+  /** Called for every notification, with the webhook ids it names (notifiedWebhookIds). Must not throw. */
+  onNotify(webhookIds?: number[]): void;
   /** Called after each (re)connect, once LISTEN is in place: what was committed meanwhile sent nothing. */
   onListening?(): void;
   logger: OutboxListenerLogger;
@@ -167,7 +186,7 @@ export function listenForOutbox(opts: OutboxListenerOptions): OutboxListener {
     c.on('error', (err) => lost(c, err));
     c.on('end', () => lost(c));
     c.on('notification', (msg) => {
-      if (msg.channel === OUTBOX_CHANNEL) onNotify();
+      if (msg.channel === OUTBOX_CHANNEL) onNotify(notifiedWebhookIds(msg.payload));
     });
     try {
       await c.connect();

@@ -106,46 +106,71 @@ export async function recordAttempt(
     const fast = await recordAttemptSqlite(k, r);
     if (fast) return fast;
   }
+  return withTransaction(db, (trx) => recordIn(trx, r, onTooManyErrors));
+}
+
+/**
+ * Several attempts, in order, as recordAttempt would record them one after another, in one transaction (one commit
+ * instead of one each: a delivery run's recordings that queued up while the one before committed,
+ * delivery/worker.ts). On SQLite the fast path already commits the attempts of one event-loop turn together.
+ */
+export async function recordAttempts(
+  db: Queryable,
+  records: readonly AttemptRecord[],
+  onTooManyErrors?: (trx: Knex.Transaction, webhookId: number) => Promise<void>,
+): Promise<RecordResult[]> {
+  const k = knexOf(db);
+  if (records.length === 1 || dialectOfKnex(k) === 'sqlite') return Promise.all(records.map((r) => recordAttempt(db, r, onTooManyErrors)));
   return withTransaction(db, async (trx) => {
-    const t = r.transition;
-    const lastError = r.usage === 'success' ? null : capReport(t.status !== 'pending' && t.note ? `${t.note}\n${r.report}` : r.report);
-    const delivery: Record<string, unknown> = {
-      held: 0,
-      lease_until: null,
-      lease_token: null,
-      last_status: r.httpStatus,
-      last_error: lastError,
-    };
-    if (t.status === 'pending') Object.assign(delivery, { next_attempt_at: t.nextAttemptAt });
-    else Object.assign(delivery, { status: t.status, finished_at: r.now });
-    const updated = await trx('wa_delivery')
-      .where({ delivery_id: r.deliveryId, lease_token: r.leaseToken, status: 'pending' })
-      .update(delivery);
-    if (updated === 0) return { recorded: false, consecutiveErrors: 0, becameTooManyErrors: false };
-    await trx.raw(releaseHeldSql, [r.now, r.webhookId]);
-
-    await trx('wa_attempt').insert({
-      delivery_id: r.deliveryId,
-      attempt_no: r.attemptNo,
-      started_at: r.startedAt,
-      duration_ms: Math.max(0, Math.round(r.durationMs)),
-      http_status: r.httpStatus,
-      outcome: r.outcome,
-      error_class: r.errorClass,
-      response_excerpt: r.report ? capReport(r.report) : null,
-    });
-
-    const consecutiveErrors = await updateUsage(trx, r);
-    let becameTooManyErrors = false;
-    if (r.usage === 'error' && (r.disableHook || consecutiveErrors >= r.maxConsecutiveErrors)) {
-      const changed = await trx('webhook')
-        .where({ webhook_id: r.webhookId, state: STATE_ACTIVE })
-        .update({ state: STATE_TOO_MANY_ERRORS });
-      becameTooManyErrors = changed > 0;
-      if (becameTooManyErrors && onTooManyErrors) await onTooManyErrors(trx, r.webhookId);
-    }
-    return { recorded: true, consecutiveErrors, becameTooManyErrors };
+    const out: RecordResult[] = [];
+    for (const r of records) out.push(await recordIn(trx, r, onTooManyErrors));
+    return out;
   });
+}
+
+async function recordIn(
+  trx: Knex.Transaction,
+  r: AttemptRecord,
+  onTooManyErrors?: (trx: Knex.Transaction, webhookId: number) => Promise<void>,
+): Promise<RecordResult> {
+  const t = r.transition;
+  const lastError = r.usage === 'success' ? null : capReport(t.status !== 'pending' && t.note ? `${t.note}\n${r.report}` : r.report);
+  const delivery: Record<string, unknown> = {
+    held: 0,
+    lease_until: null,
+    lease_token: null,
+    last_status: r.httpStatus,
+    last_error: lastError,
+  };
+  if (t.status === 'pending') Object.assign(delivery, { next_attempt_at: t.nextAttemptAt });
+  else Object.assign(delivery, { status: t.status, finished_at: r.now });
+  const updated = await trx('wa_delivery')
+    .where({ delivery_id: r.deliveryId, lease_token: r.leaseToken, status: 'pending' })
+    .update(delivery);
+  if (updated === 0) return { recorded: false, consecutiveErrors: 0, becameTooManyErrors: false };
+  await trx.raw(releaseHeldSql, [r.now, r.webhookId]);
+
+  await trx('wa_attempt').insert({
+    delivery_id: r.deliveryId,
+    attempt_no: r.attemptNo,
+    started_at: r.startedAt,
+    duration_ms: Math.max(0, Math.round(r.durationMs)),
+    http_status: r.httpStatus,
+    outcome: r.outcome,
+    error_class: r.errorClass,
+    response_excerpt: r.report ? capReport(r.report) : null,
+  });
+
+  const consecutiveErrors = await updateUsage(trx, r);
+  let becameTooManyErrors = false;
+  if (r.usage === 'error' && (r.disableHook || consecutiveErrors >= r.maxConsecutiveErrors)) {
+    const changed = await trx('webhook')
+      .where({ webhook_id: r.webhookId, state: STATE_ACTIVE })
+      .update({ state: STATE_TOO_MANY_ERRORS });
+    becameTooManyErrors = changed > 0;
+    if (becameTooManyErrors && onTooManyErrors) await onTooManyErrors(trx, r.webhookId);
+  }
+  return { recorded: true, consecutiveErrors, becameTooManyErrors };
 }
 
 /** Who hears about a failing webhook, and what to tell them. */
