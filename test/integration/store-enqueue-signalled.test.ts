@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } from '../helpers/db.js';
 import { enqueueSignalledEvent } from '../../src/store/enqueue-signalled.js';
-import { OUTBOX_CHANNEL } from '../../src/store/outbox-notify.js';
+import { OUTBOX_CHANNEL, notifiedWebhookIds } from '../../src/store/outbox-notify.js';
 import { createHook } from './delivery-support.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -95,7 +95,9 @@ for (const dialect of testDialects) {
         try {
           await listener.query(`listen ${OUTBOX_CHANNEL}`);
           const seen: number[] = [];
-          listener.on('notification', () => {
+          const named: Array<number[] | undefined> = [];
+          listener.on('notification', (msg) => {
+            named.push(notifiedWebhookIds(msg.payload));
             void db.knex('wa_delivery').count({ n: '*' }).then((rows) => seen.push(Number((rows as Array<{ n: unknown }>)[0].n)));
           });
           await Promise.all(Array.from({ length: 30 }, (_, i) => enqueueSignalledEvent(db, event(i), { now: T0 })));
@@ -105,6 +107,8 @@ for (const dialect of testDialects) {
           assert.ok(seen.length >= 1, 'a notification arrives');
           assert.ok(seen.length < 30, `30 concurrent enqueues fold into fewer notifications (got ${seen.length})`);
           assert.ok(seen.every((n) => n > 0), 'every notification finds committed rows');
+          // The payload names the webhooks that got deliveries, so a worker with each of them in flight skips the claim.
+          assert.deepEqual(named.map((ids) => [...new Set(ids)].sort((x, y) => x - y)), named.map(() => [a, b].sort((x, y) => x - y)));
           const none = await enqueueSignalledEvent(db, event(1, 'nobody.listens'), { now: T0 });
           assert.equal(none.deliveries, 0);
         } finally {
