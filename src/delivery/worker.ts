@@ -155,6 +155,8 @@ function isDeadlock(err: unknown): boolean {
 /** How often a claim round also holds blocked deliveries, and how many per round (claim-deliveries.ts). */
 const HOLD_INTERVAL_MS = 200;
 const HOLD_BATCH = 500;
+/** Only deliveries blocked for longer than this are held (claim-deliveries.ts). */
+const HOLD_AFTER_MS = 250;
 /** Bounds of the noisy-neighbour bookkeeping: webhook -> host entries kept, webhook ids put in one claim's skip list. */
 const MAX_KNOWN_WEBHOOKS = 10_000;
 const MAX_SKIPPED_WEBHOOKS = 500;
@@ -480,7 +482,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     // Hold blocked deliveries now and then (claim-deliveries.ts), at once again while a backlog is being held.
     const wall = performance.now();
     const hold = holdPending || wall - lastHoldAt >= HOLD_INTERVAL_MS
-      ? { now: at, holdUntil: at + config.leaseMs, limit: HOLD_BATCH }
+      ? { now: at, holdUntil: at + config.leaseMs, limit: HOLD_BATCH, dueBefore: at - HOLD_AFTER_MS }
       : undefined;
     if (hold) lastHoldAt = wall;
     const blockedHosts = gate.blocked();

@@ -29,7 +29,10 @@
  * not see it), so every hold round also releases the oldest held delivery of each webhook that has nothing older
  * due, in flight or held ("stranded"); a release lost to a crash is repaired the same way, and at the latest the
  * hold period ends. The head of a parked (not Active) webhook is not blocked and is not held, so a webhook made
- * Active again starts draining at once.
+ * Active again starts draining at once. The worker holds only deliveries due for a while (HoldRequest.dueBefore):
+ * one blocked for a moment behind a run in flight goes out with the next run anyway, and holding it raced with
+ * that run's recordings on PostgreSQL (a hold committing just after the release it needed stranded the delivery
+ * until the next repair, hundreds of ms later, for about 1 in 100 deliveries under sustained load).
  *
  * Runs, so a busy webhook does not pay a claim round per delivery: a claim round may extend each delivery it took
  * (the webhook's head) into a run, the webhook's next pending deliveries that are due or held, oldest first, up to

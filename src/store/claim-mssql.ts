@@ -120,7 +120,7 @@ WITH blocked AS (
 UPDATE blocked
 SET next_attempt_at = ?, held = 1
 OUTPUT inserted.delivery_id;`;
-  return { sql, bindings: [req.limit, req.now, req.now, req.now, req.holdUntil] };
+  return { sql, bindings: [req.limit, req.dueBefore ?? req.now, req.now, req.now, req.holdUntil] };
 }
 
 export async function holdMssql(knex: Knex, req: HoldRequest): Promise<number> {

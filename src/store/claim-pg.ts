@@ -76,7 +76,7 @@ update wa_delivery d
 set next_attempt_at = ?, held = 1
 from blocked
 where d.delivery_id = blocked.delivery_id`;
-  return { sql, bindings: [req.now, req.now, req.now, req.limit, req.holdUntil] };
+  return { sql, bindings: [req.dueBefore ?? req.now, req.now, req.now, req.limit, req.holdUntil] };
 }
 
 export async function holdPg(knex: Knex, req: HoldRequest): Promise<number> {

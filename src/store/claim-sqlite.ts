@@ -76,7 +76,7 @@ set next_attempt_at = ?, held = 1
 where delivery_id in (
   ${blockedDeliveries('b')}
 )`;
-  return { sql, bindings: [req.holdUntil, req.now, req.now, req.now, req.limit] };
+  return { sql, bindings: [req.holdUntil, req.dueBefore ?? req.now, req.now, req.now, req.limit] };
 }
 
 export async function holdSqlite(knex: Knex, req: HoldRequest): Promise<number> {

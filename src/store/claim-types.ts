@@ -40,6 +40,11 @@ export interface HoldRequest {
   /** The held deliveries' new next_attempt_at: they are looked at again then, unless released earlier. */
   holdUntil: number;
   limit: number;
+  /**
+   * Only deliveries due since before this are held (default now): one blocked for a moment behind a run in flight
+   * is left alone (claim-deliveries.ts, "Holding").
+   */
+  dueBefore?: number;
 }
 
 export interface Claim {
