@@ -145,6 +145,31 @@ describe('outbox wake-up across processes (PostgreSQL LISTEN/NOTIFY)', await dia
       (await other.knex('wa_delivery').where('webhook_id', hook).first('status'))?.status === 'succeeded');
   });
 
+  test('a notification naming only webhooks in flight here costs no claim round; one naming another webhook does', async () => {
+    await createHook(other.knex, { name: 'Busy', targetUrl: `${rx.url}?h=a` });
+    const b = await createHook(other.knex, { name: 'Idle', targetUrl: `${rx.url}?h=b` });
+    rx.respond((r) => (r.url.endsWith('h=a') && r.json.PrimaryKey === 1 ? { status: 200, delayMs: 2000 } : { status: 200 }));
+    // No slow-attempt wake-up (it claims too) while a's attempt lasts.
+    const w = createWorker({ db, config: testConfig({ pollIntervalMs: 60_000, slowAttemptMs: 10_000 }), logger: silentLogger, mailer: null });
+    workers.push(w);
+    await w.start();
+    assert.ok(await readyListener());
+    await other.knex('webhook').where('webhook_id', b).update({ state: 2 }); // Stopped: only a subscribes for now
+    assert.equal(await agent().signalEvent('contact.created', 1, { contact_id: 1 }, by), 1);
+    await rx.waitFor(1, 10_000); // a's delivery is in flight (answered after 2 s)
+    const rounds = w.stats().claimRounds;
+    const heard = w.stats().notifications;
+    assert.equal(await agent().signalEvent('contact.created', 2, { contact_id: 2 }, by), 1);
+    await until('the notification', async () => w.stats().notifications > heard);
+    assert.equal(w.stats().claimRounds, rounds, 'it names webhook a only, which has its delivery in flight here: no claim round');
+    await other.knex('webhook').where('webhook_id', b).update({ state: 1 });
+    assert.equal(await agent().signalEvent('contact.created', 3, { contact_id: 3 }, by), 2);
+    await until('webhook b\'s delivery', async () => rx.requests.some((r) => r.url.endsWith('h=b')));
+    assert.ok(rx.requests.filter((r) => r.url.endsWith('h=a')).length === 1, 'b went out while a was still in flight');
+    await rx.waitFor(4, 10_000);
+    assert.deepEqual(rx.requests.filter((r) => r.url.endsWith('h=a')).map((r) => r.json.PrimaryKey), [1, 2, 3]);
+  });
+
   test('the worker keeps working after its LISTEN connection is killed, and catches up on what it missed', async () => {
     await createHook(other.knex, { targetUrl: rx.url });
     const w = worker({ listen: { retryMinMs: 2_000 } });
