@@ -50,7 +50,7 @@ import { errorNotice, recordAttempts, type AttemptRecord, type DeliveryTransitio
 import { deferLeases, expireStaleDeliveries, pruneOutbox, releaseLeases, type PruneResult } from '../store/outbox-maintenance.js';
 import { createTargetGate, targetHost } from './target-gate.js';
 import { acquireWorkerLock, heartbeatWorkerLock, releaseWorkerLock } from '../store/outbox-worker-lock.js';
-import { isDatabaseUnavailable } from '../errors.js';
+import { isDatabaseUnavailable, isTransactionConflict } from '../errors.js';
 import { createSender, type Sender, type SenderConfig } from './sender.js';
 import { nextAttempt } from './retry-policy.js';
 import { createErrorMailer, firstFailureError, type ErrorMailer } from './error-mailer.js';
@@ -144,12 +144,6 @@ interface Task {
   leaseUntil: number;
   /** Attempts made (recorded or found stale). */
   attempted: number;
-}
-
-/** PostgreSQL deadlock / serialization failure, SQL Server deadlock victim: safe to run the transaction again. */
-function isDeadlock(err: unknown): boolean {
-  const e = err as { code?: unknown; number?: unknown } | null;
-  return e?.code === '40P01' || e?.code === '40001' || e?.number === 1205;
 }
 
 /** How often a claim round also holds blocked deliveries, and how many per round (claim-deliveries.ts). */
@@ -279,7 +273,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         return await fn();
       } catch (err) {
         // A lost connection or a deadlock should not cost a whole lease period; other errors are bugs to surface.
-        if (i >= 4 || !(isDatabaseUnavailable(err) || isDeadlock(err))) throw err;
+        if (i >= 4 || !(isDatabaseUnavailable(err) || isTransactionConflict(err))) throw err;
         logger.warn({ err, attempt: i + 1 }, `${what}: transient database error, retrying`);
         await sleep(200 * 2 ** i);
       }
