@@ -20,10 +20,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import axios from 'axios';
+import { startBenchReceiver } from './receiver.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openDatabase, migrateLatest, type Database } from '../src/store/db.js';
@@ -37,36 +37,7 @@ import type { WebhookInput } from '../src/webhooks/types.js';
 import { createSecretCodec } from '../src/store/secret-codec.js';
 const plain = { secrets: createSecretCodec() };
 
-interface Receiver {
-  url: string;
-  /** Called with the parsed body of every request. */
-  onBody: (body: Record<string, unknown>, at: number) => void;
-  count: number;
-  close(): Promise<void>;
-}
 
-async function startReceiver(): Promise<Receiver> {
-  const rx: Receiver = { url: '', onBody: () => {}, count: 0, close: async () => {} };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const at = performance.now();
-      rx.count++;
-      rx.onBody(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>, at);
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end('ok');
-    });
-  });
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  rx.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  rx.close = async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  };
-  return rx;
-}
 
 const hookInput = (name: string, targetUrl: string, events: string[]): WebhookInput => ({
   name, events, targetUrl, secret: 'bench-secret', state: 'Active', type: 'webhook', headers: { 'X-Bench': '1' },
@@ -94,7 +65,7 @@ function benchConfig(): Config {
 
 export async function latencyBench(opts: { rate: number; durationS: number }) {
   const { db, cleanup } = await freshSqlite();
-  const rx = await startReceiver();
+  const rx = await startBenchReceiver({ keepAliveMs: 30_000 });
   const config = benchConfig();
   const worker = createWorker({ db, config, logger: createLogger('silent'), mailer: null });
   try {
@@ -163,7 +134,7 @@ export async function latencyBench(opts: { rate: number; durationS: number }) {
 
 export async function fanoutBench(opts: { events: number; hooks: number }) {
   const { db, cleanup } = await freshSqlite();
-  const rx = await startReceiver();
+  const rx = await startBenchReceiver({ keepAliveMs: 30_000 });
   const config = benchConfig();
   // Every hook here posts to one receiver, i.e. one target host, and the worker keeps at most HOST_CONCURRENCY
   // attempts in flight per host (noisy-neighbour guard): the ceiling gets the same number of connections, so the ratio

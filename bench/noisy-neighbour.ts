@@ -12,12 +12,10 @@
  *
  *   node --disable-proto=delete --import tsx bench/noisy-neighbour.ts
  */
-import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import { loadConfig, type ConfigInput } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openDatabase, migrateLatest } from '../src/store/db.js';
@@ -26,33 +24,12 @@ import { enqueueEvent } from '../src/store/outbox-repository.js';
 import { createWorker } from '../src/delivery/worker.js';
 import { createSecretCodec } from '../src/store/secret-codec.js';
 import type { WebhookInput } from '../src/webhooks/types.js';
+import { startBenchReceiver, type BenchReceiver } from './receiver.js';
 
 const plain = { secrets: createSecretCodec() };
 const EVENTS = Number(process.env.BENCH_NOISY_EVENTS ?? 5);
 const CAP_MS = Number(process.env.BENCH_NOISY_CAP_S ?? 60) * 1000;
 
-interface Rx { url: string; arrivals: Map<number, number>; close(): Promise<void> }
-
-async function receiver(hang: boolean): Promise<Rx> {
-  const rx: Rx = { url: '', arrivals: new Map(), close: async () => {} };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (hang) return; // accepts, reads, never answers
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { PrimaryKey: number };
-      if (!rx.arrivals.has(body.PrimaryKey)) rx.arrivals.set(body.PrimaryKey, performance.now());
-      res.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  rx.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  rx.close = async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  };
-  return rx;
-}
 
 const hookInput = (name: string, targetUrl: string, events: string[]): WebhookInput => ({
   name, events, targetUrl, secret: null, state: 'Active', type: 'webhook', headers: null, properties: null, errorsEmail: null,
@@ -64,16 +41,22 @@ async function scenario(opts: { hung: number; hosts: 'many' | 'one'; guards: boo
   const dir = mkdtempSync(join(tmpdir(), 'wa-noisy-'));
   const db = openDatabase(`sqlite:${join(dir, 'bench.sqlite')}`);
   await migrateLatest(db);
-  const hungRx: Rx[] = [];
-  const healthy = await receiver(false);
+  const hungRx: BenchReceiver[] = [];
+  const healthy = await startBenchReceiver();
+  // When each event first reached the healthy receiver.
+  const arrivals = new Map<number, number>();
+  healthy.onBody = (body, at) => {
+    const pk = body.PrimaryKey as number;
+    if (!arrivals.has(pk)) arrivals.set(pk, at);
+  };
   const overrides: ConfigInput = { databaseUrl: 'sqlite::memory:', allowInsecureTargets: true, logLevel: 'silent', maxConsecutiveErrors: 1000 };
   if (!opts.guards) Object.assign(overrides, { maxSlowInFlight: 0, hostConcurrency: 1000, circuitTimeouts: 1000 });
   const worker = createWorker({ db, config: loadConfig({ env: {}, overrides }), logger: createLogger('silent'), mailer: null });
   try {
-    const shared = opts.hosts === 'one' && opts.hung > 0 ? await receiver(true) : null;
+    const shared = opts.hosts === 'one' && opts.hung > 0 ? await startBenchReceiver({ hang: true }) : null;
     if (shared) hungRx.push(shared);
     for (let i = 0; i < opts.hung; i++) {
-      const rx = shared ?? (await receiver(true));
+      const rx = shared ?? (await startBenchReceiver({ hang: true }));
       if (!shared) hungRx.push(rx);
       await createWebhook(db.knex, hookInput(`hung ${i}`, `${rx.url}?h=${i}`, ['noisy.tick']), new Date(), 1, plain);
     }
@@ -90,8 +73,8 @@ async function scenario(opts: { hung: number; hosts: 'many' | 'one'; guards: boo
       worker.wake();
     }
     const deadline = performance.now() + CAP_MS;
-    while (healthy.arrivals.size < EVENTS + 1 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    return [...committed].map(([pk, at]) => (healthy.arrivals.has(pk) ? healthy.arrivals.get(pk)! - at : Infinity));
+    while (arrivals.size < EVENTS + 1 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return [...committed].map(([pk, at]) => (arrivals.has(pk) ? arrivals.get(pk)! - at : Infinity));
   } finally {
     await worker.stop({ graceMs: 0 });
     for (const rx of [...hungRx, healthy]) await rx.close();

@@ -8,7 +8,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { closedLoop, type LoadResult } from './http-load.js';
-import { startSoapServers } from './fixtures/soap-servers-process.js';
+import { startSoapServers } from './fixtures/fixture-process.js';
 
 interface Side extends LoadResult { cpuMicros: number }
 
@@ -60,7 +60,7 @@ export async function runRestBench(seconds = Number(process.env.BENCH_SECONDS ??
     }
     return results;
   } finally {
-    servers.stop();
+    await servers.stop();
   }
 }
 

@@ -18,11 +18,10 @@
  * flat and p99 <= 100 ms.
  */
 import http from 'node:http';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import type { AddressInfo } from 'node:net';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { closedLoop, percentile, type LoadResult } from './http-load.js';
+import { startBenchReceiver, type BenchReceiver } from './receiver.js';
+import { startFixture } from './fixtures/fixture-process.js';
 import { pgUnavailableReason } from '../test/helpers/db.js';
 
 const NS = 'http://www.superoffice.net/ws/crm/NetServer/Services88';
@@ -34,46 +33,13 @@ const signalEnvelope = (ticket: string, pk: number) => Buffer.from(
   `<StringObjectKeyValuePair><Key>contact_id</Key><Value i:type="b:int">${pk}</Value></StringObjectKeyValuePair>` +
   '</Data></SignalEvent></s:Body></s:Envelope>');
 
-interface Receiver { url: string; count: number; onArrival: (primaryKey: number, at: number) => void; close(): Promise<void> }
 
-async function startReceiver(): Promise<Receiver> {
-  const rx: Receiver = { url: '', count: 0, onArrival: () => {}, close: async () => {} };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      rx.count++;
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { PrimaryKey: number };
-      rx.onArrival(body.PrimaryKey, performance.now());
-      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  rx.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  rx.close = async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  };
-  return rx;
-}
-
-interface Server { child: ChildProcess; soapUrl: string; plainUrl: string; ticket: string }
+interface ServerInfo { soapUrl: string; plainUrl: string; ticket: string }
+type Server = ServerInfo & { stop(): Promise<void> };
 
 async function startServer(backend: string, subscribers: number, receiverUrl: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--disable-proto=delete', '--import', 'tsx', fileURLToPath(new URL('./fixtures/signal-server.ts', import.meta.url))],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BACKEND: backend, SUBSCRIBERS: String(subscribers), RECEIVER_URL: receiverUrl } });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (c) => reject(new Error(`bench server exited ${c}`)));
-  });
-  return { child, ...(JSON.parse(line) as Omit<Server, 'child'>) };
-}
-
-async function stopServer(s: Server): Promise<void> {
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGTERM');
-  await exited;
+  const f = await startFixture<ServerInfo>('signal-server.ts', { BACKEND: backend, SUBSCRIBERS: String(subscribers), RECEIVER_URL: receiverUrl });
+  return { ...f.info, stop: f.stop };
 }
 
 const getJson = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
@@ -95,7 +61,7 @@ export interface RatioFigures {
   backend: string; subscribers: number; soap: Phase; plain: Phase; ratio: number; backlogAfter: number; drainSeconds: number;
 }
 
-async function ratioCase(backend: string, subscribers: number, rx: Receiver, seconds: number, concurrency: number): Promise<RatioFigures> {
+async function ratioCase(backend: string, subscribers: number, rx: BenchReceiver, seconds: number, concurrency: number): Promise<RatioFigures> {
   const s = await startServer(backend, subscribers, rx.url);
   try {
     const body = signalEnvelope(s.ticket, 1);
@@ -134,7 +100,7 @@ async function ratioCase(backend: string, subscribers: number, rx: Receiver, sec
     const plain = merge(p1, p2);
     return { backend, subscribers, soap, plain, ratio: soap.perSecond / plain.perSecond, backlogAfter: backlog2, drainSeconds: drain1 };
   } finally {
-    await stopServer(s);
+    await s.stop();
   }
 }
 
@@ -146,7 +112,7 @@ export interface SustainedFigures {
 }
 
 /** Open loop: SignalEvent at `rate` per second for `seconds`, each with its own PrimaryKey to match the deliveries. */
-async function sustainedCase(backend: string, subscribers: number, rate: number, seconds: number, rx: Receiver): Promise<SustainedFigures> {
+async function sustainedCase(backend: string, subscribers: number, rate: number, seconds: number, rx: BenchReceiver): Promise<SustainedFigures> {
   const s = await startServer(backend, subscribers, rx.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   try {
@@ -154,8 +120,8 @@ async function sustainedCase(backend: string, subscribers: number, rate: number,
     const sentAt = new Map<number, number>();
     const latencies: number[] = [];
     const answers: number[] = [];
-    rx.onArrival = (primaryKey, at) => {
-      const t = sentAt.get(primaryKey);
+    rx.onBody = (body, at) => {
+      const t = sentAt.get(body.PrimaryKey as number);
       if (t !== undefined) latencies.push(at - t);
     };
     let failures = 0;
@@ -212,9 +178,9 @@ async function sustainedCase(backend: string, subscribers: number, rate: number,
       answerP99Ms: percentile(answers, 99),
     };
   } finally {
-    rx.onArrival = () => {};
+    rx.onBody = () => {};
     agent.destroy();
-    await stopServer(s);
+    await s.stop();
   }
 }
 
@@ -226,7 +192,7 @@ export async function runSignalBench(): Promise<{ ratios: RatioFigures[]; sustai
   const pgReason = backends.includes('pg') ? await pgUnavailableReason() : null;
   if (pgReason) console.log(`PostgreSQL skipped: ${pgReason}`);
   const fixedRate = Number(process.env.SUSTAIN_RATE ?? 0);
-  const rx = await startReceiver();
+  const rx = await startBenchReceiver({ keepAliveMs: 60_000 });
   const ratios: RatioFigures[] = [];
   const sustained: SustainedFigures[] = [];
   try {

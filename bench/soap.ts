@@ -10,7 +10,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { closedLoop, type LoadResult } from './http-load.js';
-import { startSoapServers } from './fixtures/soap-servers-process.js';
+import { startSoapServers } from './fixtures/fixture-process.js';
 import { wrkAvailable, wrkLoop } from './wrk-load.js';
 
 const NS = 'http://www.superoffice.net/ws/crm/NetServer/Services88';
@@ -78,7 +78,7 @@ export async function runSoapBench(seconds = Number(process.env.BENCH_SECONDS ??
     }
     return out;
   } finally {
-    servers.stop();
+    await servers.stop();
   }
 }
 
