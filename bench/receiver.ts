@@ -1,7 +1,9 @@
 /**
  * The webhook receiver of the benchmarks: HTTP on 127.0.0.1 that reads each request's JSON body, tells onBody with
  * the arrival time (performance.now()) and answers 200 "ok"; with `hang`, it accepts and reads but never answers
- * (a target that leaves every attempt waiting for its timeout).
+ * (a target that leaves every attempt waiting for its timeout). The tests' receiver
+ * (test/reliability/support/receiver.ts) keeps every delivery and a span per request with millisecond clock times;
+ * a benchmark sending tens of thousands needs sub-millisecond arrival times and nothing kept but what it counts.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
