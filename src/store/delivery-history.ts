@@ -10,12 +10,12 @@
  * Every write is fenced by status, so a delivery a worker holds (pending, leased) is never touched.
  */
 import { chunked, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
-import type { AttemptRecord } from './outbox-record.js';
+import { deliveryStatusNames, type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus } from './delivery-log-types.js';
 import { notifyOutbox } from './outbox-notify.js';
 import { HOUSEKEEPING_BATCH } from './outbox-maintenance.js';
 
-export const deliveryStatusNames = ['pending', 'succeeded', 'failed_permanent', 'expired', 'cancelled'] as const;
-export type DeliveryStatus = (typeof deliveryStatusNames)[number];
+export { deliveryStatusNames };
+export type { AttemptRow, ChartBucket, DeliveryRow, DeliveryStatus };
 /** Statuses a redelivery takes back (pending ones are merely made due now). */
 export const finishedStatuses: readonly DeliveryStatus[] = ['succeeded', 'failed_permanent', 'expired', 'cancelled'];
 /** What "failed" means in filters and the bulk redelivery: gave up on (410 or retry window over). */
@@ -34,30 +34,7 @@ export interface DeliveryQuery {
   limit: number;
 }
 
-export interface DeliveryRow {
-  deliveryId: number;
-  webhookId: number;
-  eventId: string;
-  eventName: string;
-  primaryKey: number;
-  status: DeliveryStatus;
-  attempts: number;
-  /** Epoch ms when the event was signalled. */
-  signalledAt: number;
-  /** Epoch ms the delivery (re)entered the queue. */
-  queuedAt: number;
-  /** Epoch ms of the next attempt when pending. */
-  nextAttemptAt: number | null;
-  /** A worker holds it right now. */
-  inFlight: boolean;
-  finishedAt: number | null;
-  lastStatus: number | null;
-  lastError: string | null;
-}
 
-/** An attempt as the history reads it back: the recorded fields, with the report cut to an excerpt. */
-export type AttemptRow = Pick<AttemptRecord, 'attemptNo' | 'startedAt' | 'durationMs' | 'httpStatus' | 'outcome' | 'errorClass'>
-  & { responseExcerpt: string | null };
 
 const deliveryColumns = [
   'd.delivery_id', 'd.webhook_id', 'd.event_uuid', 'e.name as event_name', 'e.primary_key', 'd.status', 'd.attempt_count',
@@ -202,12 +179,6 @@ export async function purgeDeliveries(db: Queryable, webhookId: number, opts: { 
   return { cancelled, deleted };
 }
 
-export interface ChartBucket {
-  /** Epoch ms of the bucket's start. */
-  start: number;
-  succeeded: number;
-  failed: number;
-}
 
 /**
  * Attempts of a webhook per bucket (default: hours of the last 24 h), oldest first, empty buckets included.

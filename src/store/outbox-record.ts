@@ -18,6 +18,7 @@
  */
 import type { Knex } from 'knex';
 import { capReport } from '../delivery/outcome.js';
+import type { AttemptFields } from './delivery-log-types.js';
 import { recordAttemptSqlite } from './outbox-sqlite.js';
 import { releaseHeldSql } from './claim-types.js';
 import { dialectOfKnex, knexOf, toDate, toInt, withTransaction, type Queryable } from './row-mapping.js';
@@ -29,18 +30,10 @@ export type DeliveryTransition =
   | { status: 'pending'; nextAttemptAt: number }
   | { status: 'succeeded' | 'failed_permanent' | 'expired'; note?: string };
 
-export interface AttemptRecord {
+export interface AttemptRecord extends AttemptFields {
   deliveryId: number;
   leaseToken: string;
   webhookId: number;
-  attemptNo: number;
-  /** Epoch ms. */
-  startedAt: number;
-  durationMs: number;
-  httpStatus: number | null;
-  /** success | gone | retry_after | failure | refused_target | unsupported */
-  outcome: string;
-  errorClass: string | null;
   /** Status line + headers + body, or the error (capped at 4000). */
   report: string;
   /** How the attempt counts in webhook_usage: a call that succeeded, a call that failed, or not a call at all. */

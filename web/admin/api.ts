@@ -22,34 +22,8 @@ export interface Webhook {
   lastError: string | null;
 }
 
-export interface Delivery {
-  deliveryId: number;
-  webhookId: number;
-  eventId: string;
-  eventName: string;
-  primaryKey: number;
-  status: string;
-  attempts: number;
-  signalledAt: number;
-  queuedAt: number;
-  nextAttemptAt: number | null;
-  inFlight: boolean;
-  finishedAt: number | null;
-  lastStatus: number | null;
-  lastError: string | null;
-}
-
-export interface Attempt {
-  attemptNo: number;
-  startedAt: number;
-  durationMs: number;
-  httpStatus: number | null;
-  outcome: string;
-  errorClass: string | null;
-  responseExcerpt: string | null;
-}
-
-export interface Bucket { start: number; succeeded: number; failed: number }
+/** The delivery log's rows, as the server's store reads them (a type-only import: nothing of src/ is bundled). */
+export type { DeliveryRow as Delivery, AttemptRow as Attempt, ChartBucket as Bucket } from '../../src/store/delivery-log-types.js';
 export interface RedeliverResult { redelivered: number[]; parkedWebhooks: Array<{ webhookId: number; state: string }> }
 
 export class ApiError extends Error {
