@@ -119,9 +119,11 @@ interface Outcome {
 /** res.locals key of the time a POST arrived (performance.now()), set by the first POST middleware. */
 const ARRIVED = 'soapArrivedAt';
 
-function secondsSince(res: Response): number {
+/** Tells opts.onCall of an answered POST, timed from its arrival. */
+function reportCall(opts: SoapEndpointOptions, res: Response, operation: string | null, error: unknown): void {
+  if (!opts.onCall) return;
   const t0: unknown = res.locals[ARRIVED];
-  return typeof t0 === 'number' ? (performance.now() - t0) / 1000 : 0;
+  opts.onCall({ operation, error, seconds: typeof t0 === 'number' ? (performance.now() - t0) / 1000 : 0 });
 }
 
 function send(res: Response, status: number, contentType: string, text: string): void {
@@ -155,7 +157,6 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
   const wsdlDoc = createWsdlDocument(opts.wsdlXml);
   const debug = opts.debug === true;
   const logger = opts.logger;
-  const reportCall = (res: Response, operation: string, error: unknown): void => opts.onCall?.({ operation, error, seconds: secondsSince(res) });
   const source = opts.exceptionSource ?? 'webhook-agent';
 
   for (const name of Object.keys(opts.handlers)) {
@@ -283,7 +284,7 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
       xmlOut = responseXml(co, errorOutcome(co, err, outcome.timeZone, req));
     }
     send(res, 200, XML_CONTENT_TYPE, xmlOut);
-    reportCall(res, co.op.name, failure);
+    reportCall(opts, res, co.op.name, failure);
   }
 
   function serviceUrl(req: Request): string | null {
@@ -373,7 +374,7 @@ export function createSoapEndpoint(opts: SoapEndpointOptions): SoapEndpoint {
         } else {
           logger.error({ err, url: req.originalUrl }, 'SOAP request failed');
           sendFault(res, new SoapProtocolError(500, 'Server', 'The server was unable to process the request.'));
-          opts.onCall?.({ operation: null, error: err, seconds: secondsSince(res) });
+          reportCall(opts, res, null, err);
         }
       }
     },
@@ -408,7 +409,7 @@ export function createSoapEndpoint(opts: SoapEndpointOptions): SoapEndpoint {
   /** Logs a protocol fault and reports the call (a POST) as failed with it. */
   function logFault(req: Request, err: SoapProtocolError): void {
     logger.warn({ status: err.status, fault: err.faultCode, reason: err.message, url: req.originalUrl }, 'SOAP fault');
-    if (req.method === 'POST') opts.onCall?.({ operation: null, error: err, seconds: secondsSince(req.res!) });
+    if (req.method === 'POST' && req.res) reportCall(opts, req.res, null, err);
   }
 
   return router;
