@@ -9,7 +9,7 @@
  *    receiver with as many requests in flight as the worker may have toward that one host (HOST_CONCURRENCY, 16,
  *    below WORKER_CONCURRENCY). Prints deliveries/s of both and the ratio.
  * 3. Backlog: the time of one claim round while BENCH_BACKLOG deliveries (default 10,000) wait behind one in-flight
- *    delivery of their webhook, before and after they are held (store/claim-deliveries.ts, "Holding").
+ *    delivery of their webhook, before and after they are held (outbox/claim-deliveries.ts, "Holding").
  * RSS is printed before and after the first two parts.
  *
  *   node --disable-proto=delete --import tsx bench/delivery.ts
@@ -28,11 +28,11 @@ import { loadConfig, type Config } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { openDatabase, migrateLatest, type Database } from '../src/store/db.js';
 import { createWebhook, activeSubscriberIds } from '../src/store/webhook-repository.js';
-import { enqueueEvent } from '../src/store/outbox-repository.js';
-import { claimAndLoad, holdBlockedDeliveries } from '../src/store/claim-deliveries.js';
-import { createWorker } from '../src/delivery/worker.js';
-import { payloadBytes } from '../src/delivery/payload.js';
-import { requestHeaders } from '../src/delivery/sender.js';
+import { enqueueEvent } from '../src/outbox/outbox-repository.js';
+import { claimAndLoad, holdBlockedDeliveries } from '../src/outbox/claim-deliveries.js';
+import { createWorker } from '../src/outbox/worker.js';
+import { payloadBytes } from '../src/outbox/send/payload.js';
+import { requestHeaders } from '../src/outbox/send/sender.js';
 import type { WebhookInput } from '../src/webhooks/types.js';
 import { createSecretCodec } from '../src/store/secret-codec.js';
 const plain = { secrets: createSecretCodec() };

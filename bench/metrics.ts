@@ -15,7 +15,7 @@ import { startApp, startReceiver, textAt, webhookXml } from '../test/helpers/app
 import { createHook } from '../test/integration/delivery-support.js';
 import { sample } from '../test/helpers/metrics-text.js';
 import { createMetrics } from '../src/metrics/metrics.js';
-import { queueFigures } from '../src/store/delivery-history.js';
+import { queueFigures } from '../src/outbox/delivery-history.js';
 import { closedLoop } from './http-load.js';
 import type { Dialect } from '../src/store/db.js';
 

@@ -2,14 +2,14 @@
  * Delivery history and replay, for every face (CLI, admin API and page): the delivery log of a webhook, one
  * delivery with its attempts, redelivery (one, or all that gave up since a time), purge, and the 24 h chart.
  * Inputs are checked here and refused with AppError('invalid_argument') naming the field; the SQL is in
- * store/delivery-history.ts (which also explains what a redelivery changes).
+ * outbox/delivery-history.ts (which also explains what a redelivery changes).
  */
 import type { Database } from '../store/db.js';
 import { AppError, invalidArgument, notFound } from '../errors.js';
 import {
   attemptChart, deliveryStatusNames, failedDeliveryIds, failedStatuses, getDelivery, listDeliveries, purgeDeliveries, redeliver,
   type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus, type PurgeResult,
-} from '../store/delivery-history.js';
+} from '../outbox/delivery-history.js';
 import { knexOf, toInt } from '../store/row-mapping.js';
 import { stateFromInt, type WebhookState } from '../webhooks/types.js';
 

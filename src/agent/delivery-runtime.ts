@@ -4,17 +4,17 @@
  *
  * wake() reaches only the worker of this process. Workers in other processes (`worker` next to `serve`) learn of
  * new events on PostgreSQL from `NOTIFY wa_outbox`, sent by the enqueueing transaction itself, and otherwise at
- * their next poll (store/outbox-notify.ts).
+ * their next poll (outbox/outbox-notify.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { separatePool, type Database } from '../store/db.js';
 import type { Logger } from '../logger.js';
-import { createSender } from '../delivery/sender.js';
-import { createWorker, type Worker } from '../delivery/worker.js';
-import { checkTargetUrl, defaultResolve, type Resolve } from '../delivery/target-guard.js';
+import { createSender } from '../outbox/send/sender.js';
+import { createWorker, type Worker } from '../outbox/worker.js';
+import { checkTargetUrl, defaultResolve, type Resolve } from '../outbox/send/target-guard.js';
 import type { TargetPort } from './webhook-agent.js';
-import type { AttemptObserver } from '../delivery/attempt-report.js';
+import type { AttemptObserver } from '../outbox/attempt-report.js';
 import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
 
 export interface DeliveryRuntime {

@@ -8,11 +8,11 @@ import { AppError, isTransactionConflict, notFound } from '../errors.js';
 import {
   createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, lockWebhookState, resetConsecutiveErrors,
 } from '../store/webhook-repository.js';
-import { cancelDeliveriesFor } from '../store/outbox-repository.js';
-import { enqueueSignalledEvent } from '../store/enqueue-signalled.js';
+import { cancelDeliveriesFor } from '../outbox/outbox-repository.js';
+import { enqueueSignalledEvent } from '../outbox/enqueue-signalled.js';
 import type { SecretCodec } from '../store/secret-codec.js';
-import { fireStateEvent } from '../delivery/state-event.js';
-import { notifyOutbox } from '../store/outbox-notify.js';
+import { fireStateEvent } from '../outbox/state-event.js';
+import { notifyOutbox } from '../outbox/outbox-notify.js';
 import { validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
 

@@ -14,15 +14,15 @@
  *   webhook_agent_database_query_errors_total                queue/webhook figures that could not be read at a scrape
  *   process_* and nodejs_*                                   prom-client's default process metrics
  *
- * Queue and webhook figures are read at scrape time from two small queries (store/delivery-history.ts: one
+ * Queue and webhook figures are read at scrape time from two small queries (outbox/delivery-history.ts: one
  * statement on the status prefix of the claim index, one grouped count of webhook), cached for cacheMs so that
  * several scrapers or a fast scrape interval cost the database no more than one read per period.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queryable } from '../store/row-mapping.js';
-import { queueFigures, webhooksByState, type QueueFigures } from '../store/delivery-history.js';
+import { queueFigures, webhooksByState, type QueueFigures } from '../outbox/delivery-history.js';
 import { webhookStates } from '../webhooks/types.js';
-import type { AttemptReport } from '../delivery/attempt-report.js';
+import type { AttemptReport } from '../outbox/attempt-report.js';
 
 export interface Metrics {
   readonly contentType: string;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freshDatabase } from '../helpers/db.js';
-import { enqueueEvent } from '../../src/store/outbox-repository.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
 import { createHook } from '../integration/delivery-support.js';
 
 const cli = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freshDatabase, dialectAvailability, testDialects } from '../helpers/db.js';
-import { enqueueEvent } from '../../src/store/outbox-repository.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
 import { createHook, startReceiver } from '../integration/delivery-support.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/delivery-worker.ts', import.meta.url));

@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, startReceiver, textAt, webhookXml, type Receiver, type TestApp } from '../helpers/app.js';
-import { enqueueEvent } from '../../src/store/outbox-repository.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
 
 describe('admin API', () => {
   let app: TestApp;

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { freshDatabase, dialectAvailability, type TestDatabase } from '../helpers/db.js';
 import { openDatabase, type Database } from '../../src/store/db.js';
-import { enqueueEvent } from '../../src/store/outbox-repository.js';
-import { createWorker, type Worker } from '../../src/delivery/worker.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
+import { createWorker, type Worker } from '../../src/outbox/worker.js';
 import { createHook, silentLogger, startReceiver, testConfig } from './delivery-support.js';
 
 const EVENTS = 1000;

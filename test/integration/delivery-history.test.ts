@@ -6,10 +6,10 @@
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } from '../helpers/db.js';
-import { enqueueEvent } from '../../src/store/outbox-repository.js';
-import { createWorker, type Worker } from '../../src/delivery/worker.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
+import { createWorker, type Worker } from '../../src/outbox/worker.js';
 import { createDeliveryHistory, type DeliveryHistory } from '../../src/agent/delivery-history.js';
-import { queueFigures, webhooksByState } from '../../src/store/delivery-history.js';
+import { queueFigures, webhooksByState } from '../../src/outbox/delivery-history.js';
 import { AppError } from '../../src/errors.js';
 import { createHook, resetDeliveryState, silentLogger, startReceiver, testClock, testConfig, type Receiver, type TestClock } from './delivery-support.js';
 

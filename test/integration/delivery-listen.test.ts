@@ -1,5 +1,5 @@
 /**
- * Cross-process wake-up on PostgreSQL (store/outbox-notify.ts): enqueueing issues `NOTIFY wa_outbox` in its
+ * Cross-process wake-up on PostgreSQL (outbox/outbox-notify.ts): enqueueing issues `NOTIFY wa_outbox` in its
  * transaction, and a worker LISTENs on a connection of its own. "Another process" is a second Database (its own
  * knex pool) on the same PostgreSQL database; the worker polls only every 60 s, so a delivery within seconds can
  * only come from the notification.
@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { freshDatabase, dialectAvailability, type TestDatabase } from '../helpers/db.js';
 import { openDatabase, type Database } from '../../src/store/db.js';
-import { enqueueEvent } from '../../src/store/outbox-repository.js';
-import { LISTENER_APPLICATION_NAME, OUTBOX_CHANNEL, listenConnectionOf, notifyOutbox } from '../../src/store/outbox-notify.js';
-import { fireStateEvent } from '../../src/delivery/state-event.js';
-import { createWorker, type Worker, type WorkerOptions } from '../../src/delivery/worker.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
+import { LISTENER_APPLICATION_NAME, OUTBOX_CHANNEL, listenConnectionOf, notifyOutbox } from '../../src/outbox/outbox-notify.js';
+import { fireStateEvent } from '../../src/outbox/state-event.js';
+import { createWorker, type Worker, type WorkerOptions } from '../../src/outbox/worker.js';
 import { createWebhookAgent } from '../../src/agent/webhook-agent.js';
 import { createHook, resetDeliveryState, silentLogger, startReceiver, testConfig, type Receiver } from './delivery-support.js';
 import { createSecretCodec } from '../../src/store/secret-codec.js';

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } from '../helpers/db.js';
-import { enqueueEvent } from '../../src/store/outbox-repository.js';
-import { noticeRecipients, type NotifySettings } from '../../src/store/outbox-record.js';
-import { createWorker, type Worker } from '../../src/delivery/worker.js';
-import { firstFailureError } from '../../src/delivery/error-mailer.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
+import { noticeRecipients, type NotifySettings } from '../../src/outbox/outbox-record.js';
+import { createWorker, type Worker } from '../../src/outbox/worker.js';
+import { firstFailureError } from '../../src/outbox/error-mailer.js';
 import type { ConfigInput } from '../../src/config.js';
 import {
   createHook, resetDeliveryState, silentLogger, startReceiver, startSmtpSink, testClock, testConfig, type Receiver, type SmtpSink, type TestClock,

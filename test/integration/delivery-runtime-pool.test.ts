@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { freshDatabase, dialectAvailability, type TestDatabase } from '../helpers/db.js';
 import { openDatabase, type Database } from '../../src/store/db.js';
 import { createDeliveryRuntime } from '../../src/agent/delivery-runtime.js';
-import { enqueueEvent } from '../../src/store/outbox-repository.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
 import { createHook, silentLogger, startReceiver, testConfig, type Receiver } from './delivery-support.js';
 
 describe('delivery worker pool on pg', await dialectAvailability('pg'), () => {

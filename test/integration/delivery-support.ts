@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger.js';
 import { createWebhook } from '../../src/store/webhook-repository.js';
 import { knexOf, type Queryable } from '../../src/store/row-mapping.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
-import type { Worker } from '../../src/delivery/worker.js';
+import type { Worker } from '../../src/outbox/worker.js';
 import { createSecretCodec } from '../../src/store/secret-codec.js';
 const plain = { secrets: createSecretCodec() };
 

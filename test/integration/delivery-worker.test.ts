@@ -6,11 +6,11 @@ import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } from '../helpers/db.js';
 import { openDatabase } from '../../src/store/db.js';
-import { enqueueEvent, cancelDeliveriesFor } from '../../src/store/outbox-repository.js';
-import { claimDeliveries, extendRuns, holdBlockedDeliveries } from '../../src/store/claim-deliveries.js';
-import { recordAttempt, type AttemptRecord } from '../../src/store/outbox-record.js';
-import { acquireWorkerLock, heartbeatWorkerLock } from '../../src/store/outbox-worker-lock.js';
-import { createWorker, type Worker, type WorkerOptions } from '../../src/delivery/worker.js';
+import { enqueueEvent, cancelDeliveriesFor } from '../../src/outbox/outbox-repository.js';
+import { claimDeliveries, extendRuns, holdBlockedDeliveries } from '../../src/outbox/claim-deliveries.js';
+import { recordAttempt, type AttemptRecord } from '../../src/outbox/outbox-record.js';
+import { acquireWorkerLock, heartbeatWorkerLock } from '../../src/outbox/outbox-worker-lock.js';
+import { createWorker, type Worker, type WorkerOptions } from '../../src/outbox/worker.js';
 import type { ConfigInput } from '../../src/config.js';
 import {
   createHook, resetDeliveryState, silentLogger, startReceiver, startSmtpSink, testClock, testConfig, type Receiver,

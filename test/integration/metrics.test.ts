@@ -12,7 +12,7 @@ import { dialectAvailability, freshDatabase, testDialects } from '../helpers/db.
 import { startApp, startReceiver, textAt, webhookXml } from '../helpers/app.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { createMetricsApp } from '../../src/metrics/metrics-route.js';
-import { enqueueEvent } from '../../src/store/outbox-repository.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
 import { createHook, testClock } from './delivery-support.js';
 import { sample } from '../helpers/metrics-text.js';
 

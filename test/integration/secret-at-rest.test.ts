@@ -16,7 +16,7 @@ import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { createWorker } from '../../src/delivery/worker.js';
+import { createWorker } from '../../src/outbox/worker.js';
 import { createSecretCodec } from '../../src/store/secret-codec.js';
 import { reencryptSecrets } from '../../src/store/reencrypt-secrets.js';
 import { getWebhook } from '../../src/store/webhook-repository.js';

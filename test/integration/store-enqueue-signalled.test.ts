@@ -1,13 +1,13 @@
 /**
- * SignalEvent's write (store/enqueue-signalled.ts) on real SQLite and PostgreSQL: who gets a delivery, what is
+ * SignalEvent's write (outbox/enqueue-signalled.ts) on real SQLite and PostgreSQL: who gets a delivery, what is
  * stored, the version 7 EventIds, all-or-nothing, and (PostgreSQL) the NOTIFY sent after the commit.
  */
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } from '../helpers/db.js';
-import { enqueueSignalledEvent } from '../../src/store/enqueue-signalled.js';
-import { OUTBOX_CHANNEL, notifiedWebhookIds } from '../../src/store/outbox-notify.js';
+import { enqueueSignalledEvent } from '../../src/outbox/enqueue-signalled.js';
+import { OUTBOX_CHANNEL, notifiedWebhookIds } from '../../src/outbox/outbox-notify.js';
 import { createHook } from './delivery-support.js';
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);

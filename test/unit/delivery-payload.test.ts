@@ -2,9 +2,9 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { pythonSignature } from '../helpers/python-signature.js';
 import { requires } from '../helpers/requires.js';
-import { buildPayload, formatNetTimestamp, payloadBytes, standardKeys, type PayloadInput } from '../../src/delivery/payload.js';
-import { signBody } from '../../src/delivery/signature.js';
-import { requestHeaders, type DeliveryJob } from '../../src/delivery/sender.js';
+import { buildPayload, formatNetTimestamp, payloadBytes, standardKeys, type PayloadInput } from '../../src/outbox/send/payload.js';
+import { signBody } from '../../src/outbox/send/signature.js';
+import { requestHeaders, type DeliveryJob } from '../../src/outbox/send/sender.js';
 
 const python3Req = await requires('python3');
 

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextAttempt, retryDelayMs } from '../../src/delivery/retry-policy.js';
-import { classifyStatus, classifyTransportError, parseRetryAfter } from '../../src/delivery/outcome.js';
+import { nextAttempt, retryDelayMs } from '../../src/outbox/send/retry-policy.js';
+import { classifyStatus, classifyTransportError, parseRetryAfter } from '../../src/outbox/send/outcome.js';
 
 const config = { retryBaseMs: 60_000, retryMaxDelayMs: 3_600_000, retryMaxAgeMs: 3 * 24 * 3_600_000 };
 const mid = () => 0.5; // jitter factor exactly 1

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
-import { addressRefusal, checkTargetUrl, createGuardedLookup, type Resolve, type TargetPolicy } from '../../src/delivery/target-guard.js';
+import { addressRefusal, checkTargetUrl, createGuardedLookup, type Resolve, type TargetPolicy } from '../../src/outbox/send/target-guard.js';
 
 const strict: TargetPolicy = { allowInsecureTargets: false, targetAllowlist: [] };
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decimalValue, isExactNumber, parseExact, stringifyExact } from '../../src/webhooks/exact-json.js';
-import { payloadBytes } from '../../src/delivery/payload.js';
+import { payloadBytes } from '../../src/outbox/send/payload.js';
 
 test('decimals: a number when a double keeps the digits, else the normalised text', () => {
   assert.equal(decimalValue('0.25'), 0.25);

@@ -6,9 +6,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import knexFactory from 'knex';
-import { mssqlClaimSql, mssqlHoldSql, mssqlReleaseStrandedSql, mssqlRunSql } from '../../src/store/claim-mssql.js';
-import { pgClaimSql, pgRunSql } from '../../src/store/claim-pg.js';
-import { sqliteClaimSql, sqliteRunSql } from '../../src/store/claim-sqlite.js';
+import { mssqlClaimSql, mssqlHoldSql, mssqlReleaseStrandedSql, mssqlRunSql } from '../../src/outbox/claim-mssql.js';
+import { pgClaimSql, pgRunSql } from '../../src/outbox/claim-pg.js';
+import { sqliteClaimSql, sqliteRunSql } from '../../src/outbox/claim-sqlite.js';
 import { outboxSchema } from '../../src/store/migrations/002-outbox.js';
 
 const req = { now: 1_700_000_000_000, leaseMs: 60_000, limit: 25, token: '6f1c1d0e-3c1e-4d0c-9a59-0a3c2d1e4f5a' };

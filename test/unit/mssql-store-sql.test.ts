@@ -9,7 +9,7 @@ import { coreSchema } from '../../src/store/migrations/001-core.js';
 import { touchTicketQuery } from '../../src/store/ticket-repository.js';
 import { activeSubscribersQuery, webhookInsertQuery, webhookStateLockSql, webhooksQuery } from '../../src/store/webhook-repository.js';
 import { associateByNameQuery } from '../../src/store/associate-repository.js';
-import { subscribersSql } from '../../src/store/enqueue-signalled.js';
+import { subscribersSql } from '../../src/outbox/enqueue-signalled.js';
 import { MAX_BINDINGS, rowsPerInsert } from '../../src/store/row-mapping.js';
 import { knexConfig, mssqlConnection } from '../../src/store/db.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
@@ -125,7 +125,7 @@ test('activeSubscriberIds and associate lookup', () => {
       'where [e].[event_name] = ? and [w].[state] = ? order by [e].[webhook_id] asc',
   );
   assert.deepEqual(a.bindings, ['sale.changed', 1]);
-  // SignalEvent's compiled form of the same query (store/enqueue-signalled.ts): same SQL, the name in its slot.
+  // SignalEvent's compiled form of the same query (outbox/enqueue-signalled.ts): same SQL, the name in its slot.
   const compiled = subscribersSql(k);
   assert.equal(compiled.sql, a.sql);
   assert.deepEqual(compiled.bindings('sale.changed'), ['sale.changed', 1]);

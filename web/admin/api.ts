@@ -23,7 +23,7 @@ export interface Webhook {
 }
 
 /** The delivery log's rows, as the server's store reads them (a type-only import: nothing of src/ is bundled). */
-export type { DeliveryRow as Delivery, AttemptRow as Attempt, ChartBucket as Bucket } from '../../src/store/delivery-log-types.js';
+export type { DeliveryRow as Delivery, AttemptRow as Attempt, ChartBucket as Bucket } from '../../src/outbox/delivery-log-types.js';
 export interface RedeliverResult { redelivered: number[]; parkedWebhooks: Array<{ webhookId: number; state: string }> }
 
 export class ApiError extends Error {

@@ -2,27 +2,27 @@
  * The delivery worker: claim due deliveries, send them in parallel, record each attempt, reschedule.
  *
  * Loop: claim up to min(free slots, claimBatchSize) webhooks' heads, each extended into a run of up to RUN_LENGTH
- * of that webhook's due deliveries (store/claim-deliveries.ts; a short transaction, with a lease and a fencing
+ * of that webhook's due deliveries (outbox/claim-deliveries.ts; a short transaction, with a lease and a fencing
  * token), start each run at once, and claim again as soon as a slot frees up, wake() is called (SignalEvent
  * committed, a hook was made Active), or pollIntervalMs passes. A run holds one slot and sends its deliveries one
  * after another, the next as soon as the one before succeeded; each outcome is recorded in its own short
- * transaction fenced by the lease token (store/outbox-record.ts), in order, while the run goes on sending. The rest
+ * transaction fenced by the lease token (outbox/outbox-record.ts), in order, while the run goes on sending. The rest
  * of a run is given back unsent (lease released, attempt not counted) when an attempt fails, when the worker stops,
  * when a recording found its lease gone, or when the lease would not outlast another attempt. Measured under sustained SignalEvent load (README "Sustained load"): one claim round per delivery of a
  * busy webhook, each waiting its turn on the event loop, could not keep pace; a run pays it once. No transaction is
  * open during an HTTP call.
  *
- * Outcomes (delivery/outcome.ts) map to:
+ * Outcomes (outbox/send/outcome.ts) map to:
  *   success         delivery succeeded; webhook_usage total_calls + 1, consecutive_errors = 0
  *   gone (410)      delivery failed_permanent; an error; the webhook becomes TooManyErrors at once
  *   retry_after     an error; next attempt after max(schedule, Retry-After)
- *   failure         an error; next attempt per delivery/retry-policy.ts (now, +1 s, +4 s, then backoff), or
+ *   failure         an error; next attempt per outbox/send/retry-policy.ts (now, +1 s, +4 s, then backoff), or
  *   refused_target  expired (recorded) once the retry window is over
  *   (type not 'webhook', e.g. crmscript: failed_permanent, not counted as a call: this agent runs no CRMScript)
  * An error is one failed attempt in consecutive_errors; at maxConsecutiveErrors the webhook becomes
  * TooManyErrors, `webhook{id}.errors` is enqueued in the same transaction, and the Disabling e-mail goes out. The
  * attempt that takes consecutive_errors from 0 to 1 sends the FirstFailure e-mail when the hook asks for it
- * (delivery/error-mailer.ts has the rules).
+ * (outbox/error-mailer.ts has the rules).
  * Deliveries of a hook that is not Active stay pending and are not claimed ("parked"), then drain in order.
  * A hook whose stored secret the configured keys cannot decrypt (store/secret-codec.ts) is not sent to at all:
  * the attempt is recorded as secret_unreadable (not a call, not the hook's error) and retried on the usual
@@ -34,7 +34,7 @@
  *
  * Wake-ups from other processes: on PostgreSQL the worker holds one LISTEN connection of its own (not from the
  * pool) and claims when `NOTIFY wa_outbox` arrives, i.e. when another process's SignalEvent or state event commits
- * (store/outbox-notify.ts). It reconnects with backoff when that connection drops, and polling covers the gap.
+ * (outbox/outbox-notify.ts). It reconnects with backoff when that connection drops, and polling covers the gap.
  * SQLite (one worker process, woken in process) and SQL Server (no LISTEN/NOTIFY) rely on wake() and polling.
  *
  * Housekeeping (every housekeepingIntervalMs): retention expiry of old pending deliveries and pruning of old
@@ -44,22 +44,22 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';
-import { claimAndLoad } from '../store/claim-deliveries.js';
-import type { ClaimedDelivery } from '../store/outbox-repository.js';
-import { errorNotice, recordAttempts, type AttemptRecord, type DeliveryTransition, type RecordResult } from '../store/outbox-record.js';
-import { deferLeases, expireStaleDeliveries, pruneOutbox, releaseLeases, type PruneResult } from '../store/outbox-maintenance.js';
-import { createTargetGate, targetHost } from './target-gate.js';
-import { acquireWorkerLock, heartbeatWorkerLock, releaseWorkerLock } from '../store/outbox-worker-lock.js';
+import { claimAndLoad } from './claim-deliveries.js';
+import type { ClaimedDelivery } from './outbox-repository.js';
+import { errorNotice, recordAttempts, type AttemptRecord, type DeliveryTransition, type RecordResult } from './outbox-record.js';
+import { deferLeases, expireStaleDeliveries, pruneOutbox, releaseLeases, type PruneResult } from './outbox-maintenance.js';
+import { createTargetGate, targetHost } from './send/target-gate.js';
+import { acquireWorkerLock, heartbeatWorkerLock, releaseWorkerLock } from './outbox-worker-lock.js';
 import { isDatabaseUnavailable, isTransactionConflict } from '../errors.js';
-import { createSender, type Sender, type SenderConfig } from './sender.js';
-import { nextAttempt } from './retry-policy.js';
+import { createSender, type Sender, type SenderConfig } from './send/sender.js';
+import { nextAttempt } from './send/retry-policy.js';
 import { createErrorMailer, firstFailureError, type ErrorMailer } from './error-mailer.js';
 import { fireStateEvent } from './state-event.js';
-import type { DeliveryOutcome } from './outcome.js';
-import type { Resolve } from './target-guard.js';
+import type { DeliveryOutcome } from './send/outcome.js';
+import type { Resolve } from './send/target-guard.js';
 import { firstLine, logAttempt, type AttemptObserver, type AttemptReport } from './attempt-report.js';
 import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
-import { listenConnectionOf, listenForOutbox, type OutboxListener } from '../store/outbox-notify.js';
+import { listenConnectionOf, listenForOutbox, type OutboxListener } from './outbox-notify.js';
 
 export type Clock = () => number;
 
@@ -312,7 +312,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     }
   }
 
-  /** The log line(s) of an attempt and the observer (metrics): delivery/attempt-report.ts. */
+  /** The log line(s) of an attempt and the observer (metrics): outbox/attempt-report.ts. */
   function report(c: ClaimedDelivery, record: AttemptRecord, result: { consecutiveErrors: number; becameTooManyErrors: boolean }): void {
     const t = record.transition;
     const r: AttemptReport = {

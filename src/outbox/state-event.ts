@@ -7,11 +7,11 @@
  * when never updated, as in NetServer's examples), updated_associate_id.
  * The worker fires `errors`; SaveWebhook may fire `started` / `stopped` in its own transaction.
  */
-import { enqueueEvent, type EnqueueResult } from '../store/outbox-repository.js';
-import { webhookStateFacts } from '../store/outbox-record.js';
+import { enqueueEvent, type EnqueueResult } from './outbox-repository.js';
+import { webhookStateFacts } from './outbox-record.js';
 import { activeSubscriberIds } from '../store/webhook-repository.js';
 import type { Queryable } from '../store/row-mapping.js';
-import { formatNetTimestamp } from './payload.js';
+import { formatNetTimestamp } from './send/payload.js';
 
 export type StateVerb = 'started' | 'stopped' | 'errors';
 

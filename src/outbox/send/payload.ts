@@ -13,8 +13,8 @@
  * `webhook.<verb>` while the X-SuperOffice-Event header keeps the subscribed name, and there is no Entity.
  * The `test` event has Changes [], PrimaryKey 0, Entity "test" and no FieldValues (reference/test-event.mdx).
  */
-import type { PropertyValue } from '../webhooks/types.js';
-import { isExactNumber, jsonSafeNumber, stringifyExact } from '../webhooks/exact-json.js';
+import type { PropertyValue } from '../../webhooks/types.js';
+import { isExactNumber, jsonSafeNumber, stringifyExact } from '../../webhooks/exact-json.js';
 
 export const standardKeys = [
   'EventId', 'Timestamp', 'Changes', 'Event', 'PrimaryKey', 'Entity', 'ContextIdentifier', 'ChangedByAssociateId',

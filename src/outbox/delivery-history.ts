@@ -4,12 +4,12 @@
  *
  * Redelivery puts a finished delivery back in the queue as it is: same row, same event_uuid (the EventId receivers
  * deduplicate by), attempt_count kept, so X-SuperOffice-Retry counts on from the last attempt. `created` becomes the
- * redelivery time: it is the start of the retry window (delivery/retry-policy.ts) and of the retention expiry
+ * redelivery time: it is the start of the retry window (outbox/send/retry-policy.ts) and of the retention expiry
  * (outbox-maintenance.ts), both of which would otherwise end a replayed old delivery at its first failure. The
  * time the event was signalled stays in wa_event.created, which is what the log shows and filters on.
  * Every write is fenced by status, so a delivery a worker holds (pending, leased) is never touched.
  */
-import { chunked, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
+import { chunked, knexOf, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
 import { deliveryStatusNames, type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus } from './delivery-log-types.js';
 import { notifyOutbox } from './outbox-notify.js';
 import { HOUSEKEEPING_BATCH } from './outbox-maintenance.js';

@@ -2,7 +2,7 @@
  * Lease release (graceful shutdown) and retention, all in small batches: SQL Server escalates to a table lock at
  * about 5,000 row locks in one statement, and short statements keep housekeeping from blocking claims.
  */
-import { chunked, knexOf, toInt, type Queryable } from './row-mapping.js';
+import { chunked, knexOf, toInt, type Queryable } from '../store/row-mapping.js';
 
 export const HOUSEKEEPING_BATCH = 500;
 
@@ -43,7 +43,7 @@ export function releaseLeases(db: Queryable, claims: ReadonlyArray<{ deliveryId:
 
 /**
  * Gives claimed deliveries back unsent, due at `until` (the target's circuit is open or the host is at its cap,
- * delivery/target-gate.ts): the lease ends and the claim's attempt is not counted. Only rows still holding their
+ * outbox/send/target-gate.ts): the lease ends and the claim's attempt is not counted. Only rows still holding their
  * lease token are touched.
  */
 export function deferLeases(db: Queryable, claims: ReadonlyArray<{ deliveryId: number; leaseToken: string; until: number }>): Promise<number> {

@@ -12,9 +12,9 @@
  */
 import type { Knex } from 'knex';
 import type { SignalledEvent } from '../webhooks/types.js';
-import type { Database } from './db.js';
-import { toInt } from './row-mapping.js';
-import { activeSubscriberIds, activeSubscribersQuery } from './webhook-repository.js';
+import type { Database } from '../store/db.js';
+import { toInt } from '../store/row-mapping.js';
+import { activeSubscriberIds, activeSubscribersQuery } from '../store/webhook-repository.js';
 import { enqueueEvent, newEventUuid, storedEventData, type EnqueueResult } from './outbox-repository.js';
 import { notifyOutboxAfterCommit } from './outbox-notify.js';
 import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';

@@ -26,8 +26,8 @@
 // Types only: the driver is loaded when a listener starts, so SQLite deployments never load it (startup, RSS).
 import type pg from 'pg';
 import type { Knex } from 'knex';
-import type { Database } from './db.js';
-import { dialectOfKnex, knexOf, type Queryable } from './row-mapping.js';
+import type { Database } from '../store/db.js';
+import { dialectOfKnex, knexOf, type Queryable } from '../store/row-mapping.js';
 
 export const OUTBOX_CHANNEL = 'wa_outbox';
 /** application_name of the listener's session, so operators (and tests) can find it in pg_stat_activity. */
@@ -52,7 +52,7 @@ const afterCommit = new WeakMap<Knex, AfterCommitState>();
  * while one is being sent only asks for one more after it. A failure is ignored: polling is the safety net.
  * The payload names the webhooks that got deliveries (comma-separated ids; the folded calls' union, empty when one
  * of them named none or there are more than MAX_NOTIFY_IDS): a worker that has each of them in flight skips the
- * claim, as it does for its own process's wake(webhookIds) (delivery/worker.ts). Under a stream of SignalEvents to
+ * claim, as it does for its own process's wake(webhookIds) (outbox/worker.ts). Under a stream of SignalEvents to
  * a few webhooks, an unnamed notification cost a claim round that could take nothing, each time.
  */
 export function notifyOutboxAfterCommit(k: Knex, webhookIds?: readonly number[]): void {

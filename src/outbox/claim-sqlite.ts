@@ -3,7 +3,7 @@
  * better-sqlite3 connection inside BEGIN IMMEDIATE (better-sqlite3's transaction().immediate()). IMMEDIATE takes
  * the write lock before reading, so a second process writing the same file (the SOAP service enqueueing while a
  * separate worker claims) waits on busy_timeout instead of failing with SQLITE_BUSY on a stale read snapshot.
- * Only one worker process may claim from a SQLite file (store/outbox-worker-lock.ts).
+ * Only one worker process may claim from a SQLite file (outbox/outbox-worker-lock.ts).
  */
 import type { Knex } from 'knex';
 import { statement, withSqliteConnection, type SqliteConnection } from './outbox-sqlite-connection.js';

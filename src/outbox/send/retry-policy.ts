@@ -9,7 +9,7 @@
  *
  * A delivery whose next attempt would start later than created + retryMaxAgeMs is expired instead (recorded).
  */
-import type { Config } from '../config.js';
+import type { Config } from '../../config.js';
 
 export type RetryConfig = Pick<Config, 'retryBaseMs' | 'retryMaxDelayMs' | 'retryMaxAgeMs'>;
 

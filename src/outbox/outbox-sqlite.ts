@@ -16,9 +16,9 @@ import { releaseHeldSql, type ClaimRequest, type ClaimResult, type HoldRequest }
 import { extendRunsOn, sqliteClaimSql, sqliteHoldSql, sqliteReleaseStrandedSql } from './claim-sqlite.js';
 import { claimedColumns, toClaimedDelivery } from './outbox-repository.js';
 import type { AttemptRecord, RecordResult } from './outbox-record.js';
-import { capReport } from '../delivery/outcome.js';
+import { capReport } from './send/outcome.js';
 import { statement, withSqliteConnection, type SqliteConnection } from './outbox-sqlite-connection.js';
-import type { SecretCodec } from './secret-codec.js';
+import type { SecretCodec } from '../store/secret-codec.js';
 
 const loadSql = `select ${claimedColumns.join(', ')}
 from wa_delivery d

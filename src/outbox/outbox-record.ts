@@ -17,11 +17,11 @@
  * except an attempt that changes the webhook's state, which comes back here.
  */
 import type { Knex } from 'knex';
-import { capReport } from '../delivery/outcome.js';
+import { capReport } from './send/outcome.js';
 import type { AttemptFields } from './delivery-log-types.js';
 import { recordAttemptSqlite } from './outbox-sqlite.js';
 import { releaseHeldSql } from './claim-types.js';
-import { dialectOfKnex, knexOf, toDate, toInt, withTransaction, type Queryable } from './row-mapping.js';
+import { dialectOfKnex, knexOf, toDate, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
 
 export const STATE_ACTIVE = 1;
 export const STATE_TOO_MANY_ERRORS = 3;
@@ -105,7 +105,7 @@ export async function recordAttempt(
 /**
  * Several attempts, in order, as recordAttempt would record them one after another, in one transaction (one commit
  * instead of one each: a delivery run's recordings that queued up while the one before committed,
- * delivery/worker.ts). On SQLite the fast path already commits the attempts of one event-loop turn together.
+ * outbox/worker.ts). On SQLite the fast path already commits the attempts of one event-loop turn together.
  */
 export async function recordAttempts(
   db: Queryable,
@@ -198,7 +198,7 @@ export interface NotifySettings {
 }
 
 /**
- * Who gets the e-mail of a moment (the rules are spelled out in delivery/error-mailer.ts). Addresses are trimmed
+ * Who gets the e-mail of a moment (the rules are spelled out in outbox/error-mailer.ts). Addresses are trimmed
  * and deduplicated case-insensitively, in order: ErrorsEmail first, then the webhook_notify rows.
  */
 export function noticeRecipients(s: NotifySettings, moment: NoticeMoment): string[] {

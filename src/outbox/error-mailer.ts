@@ -28,7 +28,7 @@
 // Types only: nodemailer is loaded when SMTP_URL is configured, not at every start (startup time, RSS).
 import type { Transporter } from 'nodemailer';
 import type { Config } from '../config.js';
-import type { ErrorNotice } from '../store/outbox-record.js';
+import type { ErrorNotice } from './outbox-record.js';
 
 /** What the FirstFailure e-mail tells. */
 export interface FirstFailureNotice {

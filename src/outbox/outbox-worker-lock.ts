@@ -9,7 +9,7 @@
  */
 import { hostname } from 'node:os';
 import { AppError } from '../errors.js';
-import { isUniqueViolation, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
+import { isUniqueViolation, knexOf, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
 
 export const WORKER_LOCK_NAME = 'delivery-worker';
 

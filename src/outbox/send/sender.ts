@@ -24,7 +24,7 @@ import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import axios, { type AxiosResponse } from 'axios';
-import type { Config } from '../config.js';
+import type { Config } from '../../config.js';
 import { payloadBytes, testEventName } from './payload.js';
 import { signBody } from './signature.js';
 import { checkTargetUrl, createGuardedLookup, targetRefusedCode, type Resolve } from './target-guard.js';

@@ -10,7 +10,7 @@ export interface ClaimRequest {
   token: string;
   /**
    * Webhooks not to claim this round: their target is at its in-flight cap or its circuit is open
-   * (delivery/target-gate.ts), so their deliveries leave the claim's slots to other webhooks.
+   * (outbox/send/target-gate.ts), so their deliveries leave the claim's slots to other webhooks.
    */
   skipWebhookIds?: readonly number[];
   /**

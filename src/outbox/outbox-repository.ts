@@ -8,11 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SignalledEvent } from '../webhooks/types.js';
-import { toJsonValue } from '../delivery/payload.js';
+import { toJsonValue } from './send/payload.js';
 import { parseExact, stringifyExact } from '../webhooks/exact-json.js';
-import { chunked, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
-import { parseHeaders, parseProperties } from './webhook-repository.js';
-import type { SecretCodec } from './secret-codec.js';
+import { chunked, knexOf, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
+import { parseHeaders, parseProperties } from '../store/webhook-repository.js';
+import type { SecretCodec } from '../store/secret-codec.js';
 import { notifyOutbox } from './outbox-notify.js';
 
 /** Rows per multi-row INSERT into wa_delivery: 7 parameters a row stays under SQL Server's 2100. */

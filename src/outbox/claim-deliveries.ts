@@ -23,7 +23,7 @@
  * in-flight delivery a PostgreSQL claim took 80 ms. holdBlockedDeliveries moves such deliveries out of the due
  * range (next_attempt_at = holdUntil, held = 1; a held delivery still blocks the younger ones, so they are held
  * too), and recording an attempt releases the oldest held delivery of that
- * webhook (next_attempt_at = now, held = 0; store/outbox-record.ts), so a backlog drains one claim per delivery,
+ * webhook (next_attempt_at = now, held = 0; outbox/outbox-record.ts), so a backlog drains one claim per delivery,
  * without rescans. Holding only changes when a delivery is looked at, never the order (the rule above decides
  * that). With several workers a release can miss a hold that commits just after it (the release's statement did
  * not see it), so every hold round also releases the oldest held delivery of each webhook that has nothing older
@@ -40,19 +40,19 @@
  * before the first delivery of the webhook that is leased (in flight elsewhere), so nothing passes an older
  * delivery in flight. Its deliveries stay due (a held one gets next_attempt_at = now), so they block the younger
  * ones as an in-flight delivery does. The worker sends a run one delivery after another, each only after the one
- * before succeeded, and gives the rest back unsent when one fails (delivery/worker.ts). Runs are bounded, and a
+ * before succeeded, and gives the rest back unsent when one fails (outbox/worker.ts). Runs are bounded, and a
  * run takes one of the worker's slots like a single delivery, so one webhook's backlog does not crowd out the
  * others. After a crash the unsent rest of a run is due again when the lease runs out, like the delivery that
  * was in flight (its X-SuperOffice-Retry then counts that lease).
  */
-import type { Database } from './db.js';
+import type { Database } from '../store/db.js';
 import { claimPg, extendRunsPg, holdPg } from './claim-pg.js';
 import { claimMssql, extendRunsMssql, holdMssql } from './claim-mssql.js';
 import { claimSqlite, extendRunsSqlite, holdSqlite } from './claim-sqlite.js';
 import { sortClaims, type Claim, type ClaimRequest, type ClaimResult, type HoldRequest, type RunRequest } from './claim-types.js';
 import { loadClaimed } from './outbox-repository.js';
 import { claimAndLoadSqlite } from './outbox-sqlite.js';
-import type { SecretCodec } from './secret-codec.js';
+import type { SecretCodec } from '../store/secret-codec.js';
 
 export type { Claim, ClaimRequest, ClaimResult, ClaimSql, HoldRequest, RunRequest } from './claim-types.js';
 
