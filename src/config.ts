@@ -25,6 +25,10 @@ export const configKeys = {
   host: ['HOST', z.string().default('0.0.0.0'), 'Interface to listen on'],
   databaseUrl: ['DATABASE_URL', z.string().min(1).default('sqlite:./data/webhook-agent.sqlite'),
     'sqlite:<file> (default), postgres://user:pass@host/db, or mssql://user:pass@host:1433/db'],
+  databasePassword: ['DATABASE_PASSWORD', z.string().optional(),
+    'Password for DATABASE_URL (postgres://, mssql://), taken as is: overrides the URL\'s, so it needs no URL encoding'],
+  databasePasswordFile: ['DATABASE_PASSWORD_FILE', z.string().optional(),
+    'File holding that password (Docker secrets: /run/secrets/NAME); one trailing newline is ignored'],
   sqliteBusyWaitMs: ['SQLITE_BUSY_WAIT_MS', int(0).default(3000),
     'SQLite: how long a request waits for a lock another process holds before it is answered "database is busy"'],
   dbPoolMax: ['DB_POOL_MAX', int(1, 1000).default(10), 'Maximum database connections (PostgreSQL, SQL Server)'],
@@ -113,7 +117,41 @@ export function loadConfig(opts: { env?: NodeJS.ProcessEnv; file?: string; overr
     });
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  return Object.freeze(parsed.data) as Config;
+  const data = parsed.data as Record<string, unknown>;
+  data.databaseUrl = applyDatabasePassword(String(data.databaseUrl), data.databasePassword as string | undefined,
+    data.databasePasswordFile as string | undefined);
+  return Object.freeze(data) as Config;
+}
+
+/**
+ * DATABASE_PASSWORD / DATABASE_PASSWORD_FILE: a password with `@ : / #` in it breaks a URL it is pasted into
+ * unencoded, so it can be given on its own and is put into the URL percent-encoded, replacing any password there.
+ */
+export function applyDatabasePassword(url: string, password: string | undefined, file: string | undefined): string {
+  if (password !== undefined && file !== undefined) {
+    throw new Error('Invalid configuration: set DATABASE_PASSWORD or DATABASE_PASSWORD_FILE, not both');
+  }
+  let pw = password;
+  if (file !== undefined) {
+    try {
+      pw = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new Error(`Invalid configuration: cannot read DATABASE_PASSWORD_FILE ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  if (pw === undefined) return url;
+  if (!/^(postgres(ql)?|mssql|sqlserver):\/\//i.test(url)) {
+    throw new Error(`Invalid configuration: DATABASE_PASSWORD applies to postgres:// and mssql:// URLs, not ${redactUrl(url)}`);
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`Invalid configuration: DATABASE_URL is not a valid URL: ${redactUrl(url)}`);
+  }
+  if (!u.username) throw new Error(`Invalid configuration: DATABASE_URL names no user for DATABASE_PASSWORD: ${redactUrl(url)}`);
+  u.password = encodeURIComponent(pw);
+  return u.toString();
 }
 
 /** The JSON configuration file as an object; errors name the file. */
@@ -147,7 +185,7 @@ export function redactUrl(url: string): string {
 /** For logs: the configuration without secrets. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config };
-  for (const k of ['adminPassword', 'secretKey', 'smtpUrl', 'metricsToken'] as const) if (out[k]) out[k] = '[redacted]';
+  for (const k of ['adminPassword', 'databasePassword', 'secretKey', 'smtpUrl', 'metricsToken'] as const) if (out[k]) out[k] = '[redacted]';
   out.secretOldKeys = config.secretOldKeys.map(() => '[redacted]');
   out.databaseUrl = redactUrl(String(config.databaseUrl));
   return out;
@@ -158,7 +196,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
  * shown only as set/unset, the database URL with its password masked, lists comma-joined.
  */
 export function configSummary(config: Config): string {
-  const secret = new Set<string>(['adminPassword', 'secretKey', 'smtpUrl', 'metricsToken', 'secretOldKeys']);
+  const secret = new Set<string>(['adminPassword', 'databasePassword', 'secretKey', 'smtpUrl', 'metricsToken', 'secretOldKeys']);
   const parts: string[] = [];
   for (const key of Object.keys(configKeys) as Array<keyof Config>) {
     const v: unknown = config[key];
