@@ -4,6 +4,7 @@
  * two in step.
  */
 import { readFileSync } from 'node:fs';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])]).transform((v) =>
@@ -13,6 +14,45 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().in
 const list = z.union([z.array(z.string()), z.string()]).transform((v) =>
   (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean),
 );
+
+/**
+ * TRUST_PROXY: which peers may speak for the client through X-Forwarded-For/-Proto/-Host. Express's own `trust proxy`
+ * forms: a hop count, or a list of addresses, CIDRs and the names loopback, linklocal, uniquelocal. The client address is
+ * then the rightmost X-Forwarded-For entry that is not a trusted proxy. `true` once trusted every peer (the leftmost
+ * entry, which the client writes, became its address); it now means the proxies of this host and the private
+ * networks. `false` (or 0): none.
+ */
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+const PRIVATE_PROXIES = [...PROXY_NAMES];
+const trustProxySchema = z.union([z.boolean(), z.number(), z.string(), z.array(z.string())]).transform((v, ctx): false | number | string[] => {
+  if (v === true) return PRIVATE_PROXIES;
+  if (v === false) return false;
+  if (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+\s*$/.test(v))) {
+    const hops = Number(v);
+    if (!Number.isInteger(hops) || hops < 0 || hops > 100) {
+      ctx.addIssue({ code: 'custom', message: 'a hop count must be an integer from 0 to 100' });
+      return z.NEVER;
+    }
+    return hops === 0 ? false : hops;
+  }
+  if (typeof v === 'string' && ['true', 'yes'].includes(v.trim().toLowerCase())) return PRIVATE_PROXIES;
+  if (typeof v === 'string' && ['false', 'no', ''].includes(v.trim().toLowerCase())) return false;
+  const entries = (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean);
+  const bad = entries.filter((e) => !PROXY_NAMES.includes(e.toLowerCase()) && !validAddressOrCidr(e));
+  if (bad.length) {
+    ctx.addIssue({ code: 'custom', message: `not an address, CIDR, hop count or loopback/linklocal/uniquelocal: ${bad.map((b) => JSON.stringify(b.slice(0, 60))).join(', ')}` });
+    return z.NEVER;
+  }
+  return entries.length ? entries.map((e) => (PROXY_NAMES.includes(e.toLowerCase()) ? e.toLowerCase() : e)) : false;
+});
+
+function validAddressOrCidr(s: string): boolean {
+  const slash = s.indexOf('/');
+  if (slash < 0) return ipaddr.isValid(s);
+  const [addr, bits] = [s.slice(0, slash), s.slice(slash + 1)];
+  if (!ipaddr.isValid(addr) || !/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (ipaddr.parse(addr).kind() === 'ipv4' ? 32 : 128);
+}
 
 // Rotation moves the key into the comma-separated SECRET_ENCRYPTION_OLD_KEYS, which trims: it must survive that.
 const secretKeySchema = z.string()
@@ -32,7 +72,8 @@ export const configKeys = {
   sqliteBusyWaitMs: ['SQLITE_BUSY_WAIT_MS', int(0).default(3000),
     'SQLite: how long a request waits for a lock another process holds before it is answered "database is busy"'],
   dbPoolMax: ['DB_POOL_MAX', int(1, 1000).default(10), 'Maximum database connections (PostgreSQL, SQL Server)'],
-  trustProxy: ['TRUST_PROXY', bool.default(false), 'Honour X-Forwarded-Proto/Host (set when behind a reverse proxy)'],
+  trustProxy: ['TRUST_PROXY', trustProxySchema.default(false),
+    'The reverse proxies whose X-Forwarded-For/-Proto/-Host count: their addresses or CIDRs (comma separated), a hop count, or true (this host and the private networks); see "Trusted proxies"'],
   maxConnections: ['MAX_CONNECTIONS', int(1).default(1000),
     'Most open client connections; more are closed at once (keep it under the open-file limit, ulimit -n, minus dbPoolMax and workerConcurrency)'],
   bodyLimitBytes: ['BODY_LIMIT_BYTES', int(1024).default(1024 * 1024), 'Largest SOAP request body accepted'],

@@ -21,6 +21,7 @@ import type { DeliveryHistory } from '../agent/delivery-history.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { outcomeOf } from '../metrics/instrument.js';
 import { credentialsFrom } from '../rest/http-credentials.js';
+import { ownOrigin } from '../rest/same-origin.js';
 import type { Webhook } from '../webhooks/types.js';
 
 export const SESSION_COOKIE = 'wa_admin_session';
@@ -71,6 +72,12 @@ function sessionCookie(req: Request, value: string, maxAgeMs: number | null): st
   return attrs.join('; ');
 }
 
+/** A foreign Origin the browser sent, or null (none, or our own: scheme and host as a trusted proxy reports them). */
+function originOf(req: Request): string | null {
+  const origin = req.get('origin');
+  return origin && origin !== ownOrigin(req) ? origin : null;
+}
+
 export function createAdminApi(deps: AdminApiDeps): Router {
   const { auth, ops, history } = deps;
   const router = express.Router();
@@ -113,16 +120,14 @@ export function createAdminApi(deps: AdminApiDeps): Router {
 
   function assertSameSite(req: Request): void {
     if (req.get(CSRF_HEADER) !== '1') throw new AppError('unauthenticated', `Cookie-authenticated changes need the ${CSRF_HEADER} header`);
-    const origin = req.get('origin');
-    if (origin && origin !== `${req.protocol}://${req.get('host')}`) throw new AppError('unauthenticated', 'Cross-origin request refused');
+    if (originOf(req) !== null) throw new AppError('unauthenticated', 'Cross-origin request refused');
   }
 
   router.post('/session', route('signIn', true, async (req, res) => {
     const { userName, password } = (req.body ?? {}) as { userName?: unknown; password?: unknown };
     if (typeof userName !== 'string' || userName.trim() === '') throw new AppError('invalid_argument', 'userName: required', { field: 'userName' });
     if (typeof password !== 'string' || password === '') throw new AppError('invalid_argument', 'password: required', { field: 'password' });
-    const origin = req.get('origin');
-    if (origin && origin !== `${req.protocol}://${req.get('host')}`) throw new AppError('unauthenticated', 'Cross-origin request refused');
+    if (originOf(req) !== null) throw new AppError('unauthenticated', 'Cross-origin request refused');
     const login = await ops.login(userName.trim(), password, req.ip);
     if (!login) throw new AppError('unauthenticated', 'Wrong user name or password (or too many failed attempts: wait and try again)');
     res.set('Set-Cookie', sessionCookie(req, login.ticket, deps.ticketTtlMs));

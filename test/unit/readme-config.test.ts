@@ -37,3 +37,15 @@ test('connection URLs are logged without their password, whatever the password h
     assert.equal(redactedConfig(loadConfig({ env: { DATABASE_URL: url } })).databaseUrl, shown);
   }
 });
+
+test('TRUST_PROXY: addresses, CIDRs, a hop count or true (this host and the private networks); never every peer', () => {
+  const tp = (v: string) => loadConfig({ env: { TRUST_PROXY: v } }).trustProxy;
+  assert.equal(loadConfig({ env: {} }).trustProxy, false);
+  assert.deepEqual(tp('true'), ['loopback', 'linklocal', 'uniquelocal']);
+  assert.equal(tp('false'), false);
+  assert.equal(tp('0'), false);
+  assert.equal(tp('2'), 2);
+  assert.deepEqual(tp('10.0.0.5, 192.168.0.0/16,::1,Loopback'), ['10.0.0.5', '192.168.0.0/16', '::1', 'loopback']);
+  assert.throws(() => tp('10.0.0.0/33'), /trustProxy \(TRUST_PROXY\): not an address, CIDR/);
+  assert.throws(() => tp('proxy.example'), /not an address, CIDR/);
+});
