@@ -1,6 +1,6 @@
 # webhook-agent: multi-stage image on node:20-slim, run as the unprivileged `node` user, data in /data.
 # Build: docker build -t webhook-agent .        Run: docker run -p 8080:8080 -v wa-data:/data webhook-agent
-# (not built in this project's CI, which has no Docker engine; see README "Running on a server")
+# (not built in this project's CI, which has no Docker engine; see docs/operations.md)
 
 FROM node:20-slim AS build
 WORKDIR /app

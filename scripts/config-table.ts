@@ -1,4 +1,4 @@
-// Prints the configuration table for README from src/config.ts: `npx tsx scripts/config-table.ts`.
+// Prints the configuration table of docs/configuration.md from src/config.ts: `npx tsx scripts/config-table.ts`.
 import { configKeys } from '../src/config.js';
 
 console.log('| key (JSON file) | environment | default | meaning |');

@@ -1,6 +1,6 @@
 /**
  * The only reader of process.env. Layers: defaults < JSON file (CONFIG_FILE / --config) < environment < argv
- * overrides. Validated with zod, then frozen. Every key is listed in README ("Configuration"); a test keeps the
+ * overrides. Validated with zod, then frozen. Every key is listed in docs/configuration.md; a test keeps the
  * two in step.
  */
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * NetServer's two HTTP/JSON faces of the Webhook agent, mounted at /api/v1 (see README "RESTful and Agents API"):
+ * NetServer's two HTTP/JSON faces of the Webhook agent, mounted at /api/v1 (see docs/rest.md):
  *   RESTful  /api/v1/Webhook...                 (Swagger-v1-Webhook)
  *   Agents   /api/v1/Agents/Webhook/<Operation> (Swagger-v1-WebhookAgent)
  * and the Swagger documents describing them. Both are thin: the request is read into the arguments of an operation

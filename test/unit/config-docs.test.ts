@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { configKeys, loadConfig, redactedConfig, redactUrl } from '../../src/config.js';
 
-test('README documents every configuration key with its environment variable', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+test('docs/configuration.md documents every configuration key with its environment variable', () => {
+  const readme = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
   const missing = Object.entries(configKeys).filter(([key, [env]]) => !readme.includes(`\`${key}\``) || !readme.includes(`\`${env}\``));
   assert.deepEqual(missing.map(([k]) => k), []);
 });
