@@ -4,7 +4,8 @@
  * are replaced; id sequences are moved past the imported ids so new hooks and associates get fresh ids.
  *
  * Dialect seams: explicit ids into an identity column need IDENTITY_INSERT on SQL Server (set in the same batch as
- * the INSERT, so it ends with the batch whatever happens), and each dialect moves its sequence its own way.
+ * the INSERT, so it ends with the batch whatever happens), and each dialect moves its sequence its own way (SQL
+ * Server's identity moves by itself with the explicit ids).
  */
 import type { Knex } from 'knex';
 import { flagsToInt, notifyViaFlags, notifyWhenFlags, stateToInt, type WebhookInput } from '../webhooks/types.js';
@@ -116,8 +117,10 @@ export function moveSequenceQueries(k: Knex, dialect: Dialect, table: 'webhook' 
     )];
   }
   if (dialect === 'mssql') {
-    // Without a new value, RESEED raises the identity to the column's maximum when it is below it, else leaves it.
-    return [k.raw(`DBCC CHECKIDENT ('${table}', RESEED) WITH NO_INFOMSGS`)];
+    // Nothing to send: an explicit value inserted under IDENTITY_INSERT that is above the current identity becomes
+    // the current identity. (DBCC CHECKIDENT would need db_owner or db_ddladmin on top of the ALTER permission
+    // IDENTITY_INSERT already needs.)
+    return [];
   }
   return [
     k.raw('insert into sqlite_sequence (name, seq) select ?, 0 where not exists (select 1 from sqlite_sequence where name = ?)', [table, table]),
