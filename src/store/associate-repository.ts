@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
 import type { AssociateSummary } from '../webhooks/types.js';
+import { returningInto } from './mssql-output.js';
 import { chunked, isUniqueViolation, knexOf, toDate, toInt, toRequiredDate, type Queryable } from './row-mapping.js';
 
 export interface AssociateRecord extends AssociateSummary {
@@ -62,7 +63,7 @@ export async function createAssociate(db: Queryable, input: NewAssociate, at: Da
   if (name === '') throw new AppError('invalid_argument', 'The user name must not be empty', { field: 'name' });
   let rows: Array<{ associate_id: number }>;
   try {
-    rows = await k('associate')
+    rows = await returningInto(k, k('associate')
       .insert({
         name,
         full_name: input.fullName ?? '',
@@ -71,8 +72,7 @@ export async function createAssociate(db: Queryable, input: NewAssociate, at: Da
         deleted: 0,
         registered: at,
         updated: null,
-      })
-      .returning('associate_id');
+      }), { associate_id: 'int' });
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('conflict', `An associate named '${name}' already exists`, { cause: err });
     throw err;

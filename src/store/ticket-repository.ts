@@ -4,6 +4,7 @@
  * time a ticket is used, it is renewed"); an expired ticket cannot be renewed.
  */
 import type { Knex } from 'knex';
+import { returningInto } from './mssql-output.js';
 import { knexOf, toInt, type Queryable } from './row-mapping.js';
 
 export interface NewTicket {
@@ -26,11 +27,11 @@ export async function insertTicket(db: Queryable, t: NewTicket): Promise<void> {
 }
 
 /**
- * One statement on every dialect: UPDATE ... RETURNING (pg, SQLite >= 3.35) or UPDATE ... OUTPUT inserted.* (SQL
- * Server), so a ticket is checked and renewed atomically. The associate must exist and not be deleted.
+ * One statement on every dialect: UPDATE ... RETURNING (pg, SQLite >= 3.35) or UPDATE ... OUTPUT ... INTO (SQL
+ * Server, mssql-output.ts), so a ticket is checked and renewed atomically. The associate must exist and not be deleted.
  */
-export function touchTicketQuery(k: Knex, ticketHash: string, now: Date, ttlMs: number): Knex.QueryBuilder {
-  return k('ticket')
+export function touchTicketQuery(k: Knex, ticketHash: string, now: Date, ttlMs: number): Knex.QueryBuilder | Knex.Raw {
+  return returningInto(k, k('ticket')
     .where('ticket_hash', ticketHash)
     .andWhere('expires_at', '>', now)
     .whereExists((sub) => {
@@ -40,8 +41,7 @@ export function touchTicketQuery(k: Knex, ticketHash: string, now: Date, ttlMs: 
         .whereRaw('?? = ??', ['associate.associate_id', 'ticket.associate_id'])
         .andWhere('associate.deleted', 0);
     })
-    .update({ expires_at: new Date(now.getTime() + ttlMs), last_used: now })
-    .returning('associate_id');
+    .update({ expires_at: new Date(now.getTime() + ttlMs), last_used: now }), { associate_id: 'int' });
 }
 
 /** The ticket's associate id when it is valid (renewing it to now + ttlMs), otherwise null. */

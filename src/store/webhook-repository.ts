@@ -38,6 +38,7 @@ import {
   type Queryable,
 } from './row-mapping.js';
 import type { SecretCodec } from './secret-codec.js';
+import { returningInto } from './mssql-output.js';
 import { isExactNumber, jsonSafeNumber, parseExact, stringifyExact } from '../webhooks/exact-json.js';
 
 /**
@@ -180,9 +181,9 @@ async function insertNotifyRows(
   await insertInChunks(trx, 'webhook_notify', rows);
 }
 
-/** The INSERT of the `webhook` row, returning its id (RETURNING on pg/SQLite, OUTPUT inserted.* on SQL Server). */
-export function webhookInsertQuery(k: Knex, input: WebhookInput, events: string[], at: Date, associateId: number): Knex.QueryBuilder {
-  return k('webhook')
+/** The INSERT of the `webhook` row, returning its id (RETURNING on pg/SQLite, OUTPUT ... INTO on SQL Server). */
+export function webhookInsertQuery(k: Knex, input: WebhookInput, events: string[], at: Date, associateId: number): Knex.QueryBuilder | Knex.Raw {
+  return returningInto(k, k('webhook')
     .insert({
       ...webhookColumns(input, events),
       application_token: null,
@@ -191,8 +192,7 @@ export function webhookInsertQuery(k: Knex, input: WebhookInput, events: string[
       updated: null,
       updated_associate_id: 0,
       updatedCount: 0,
-    })
-    .returning('webhook_id');
+    }), { webhook_id: 'int' });
 }
 
 /** Inserts the webhook with its usage, event and notify rows in one transaction (the caller's, when given one). */

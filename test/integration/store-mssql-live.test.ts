@@ -3,10 +3,15 @@
  * (mssql://user:pass@host:1433/db?encrypt=true&trustServerCertificate=true). The database is migrated and used
  * as is; the checks only look at rows they create. Without MSSQL_URL the suite is skipped, also under CI.
  */
-import { describe, before, after } from 'node:test';
+import { describe, before, after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { backfillEventRows } from '../../src/store/webhook-repository.js';
-import { associateAndTicketChecks, webhookRepositoryChecks } from './store-checks.js';
+import { backfillEventRows, createWebhook, getWebhook } from '../../src/store/webhook-repository.js';
+import { createAssociate } from '../../src/store/associate-repository.js';
+import { insertTicket, touchTicket } from '../../src/store/ticket-repository.js';
+import { createSecretCodec } from '../../src/store/secret-codec.js';
+import { associateAndTicketChecks, sampleInput, webhookRepositoryChecks } from './store-checks.js';
 
 const skip = process.env.MSSQL_URL ? undefined : 'MSSQL_URL is not set (opt-in SQL Server suite)';
 
@@ -22,4 +27,24 @@ describe('store on SQL Server (live)', { skip }, () => {
   });
   describe('webhook repository', () => webhookRepositoryChecks(() => db));
   describe('associate and ticket repositories', () => associateAndTicketChecks(() => db));
+
+  test('inserts and the ticket renewal return their rows while the tables have enabled triggers (no Msg 334)', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const triggers = ['webhook', 'associate', 'ticket'].map((t) => `wa_test_trg_${t}_${tag}`);
+    for (const [i, table] of ['webhook', 'associate', 'ticket'].entries()) {
+      await db.knex.raw(`CREATE TRIGGER [${triggers[i]}] ON [${table}] AFTER INSERT, UPDATE AS BEGIN SET NOCOUNT ON; END`);
+    }
+    try {
+      const plain = { secrets: createSecretCodec() };
+      const id = await createWebhook(db, sampleInput(), new Date(), 0, plain);
+      assert.ok((await getWebhook(db, id, plain))?.webhookId === id);
+      const a = await createAssociate(db, { name: `trg_${tag}`, passwordHash: 'x' });
+      assert.ok(a.associateId > 0);
+      const now = new Date();
+      await insertTicket(db, { ticketHash: `t${tag}`.padEnd(64, '0'), associateId: a.associateId, expiresAt: new Date(now.getTime() + 60_000) });
+      assert.equal(await touchTicket(db, `t${tag}`.padEnd(64, '0'), now, 60_000), a.associateId);
+    } finally {
+      for (const t of triggers) await db.knex.raw(`DROP TRIGGER IF EXISTS [${t}]`);
+    }
+  });
 });

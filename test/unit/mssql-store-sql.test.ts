@@ -10,6 +10,7 @@ import { touchTicketQuery } from '../../src/store/ticket-repository.js';
 import { activeSubscribersQuery, webhookInsertQuery, webhookStateLockSql, webhooksQuery } from '../../src/store/webhook-repository.js';
 import { associateByNameQuery } from '../../src/store/associate-repository.js';
 import { subscribersSql } from '../../src/outbox/enqueue-signalled.js';
+import { returningInto } from '../../src/store/mssql-output.js';
 import { MAX_BINDINGS, rowsPerInsert } from '../../src/store/row-mapping.js';
 import { knexConfig, mssqlConnection } from '../../src/store/db.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
@@ -81,24 +82,34 @@ test('DDL: one cascade path per child table (SQL Server refuses multiple cascade
   ]);
 });
 
-test('touchTicket: one UPDATE ... OUTPUT inserted, checking expiry and the associate', () => {
+test('touchTicket: one UPDATE ... OUTPUT inserted INTO a table variable, checking expiry and the associate', () => {
   const q = touchTicketQuery(k, 'abc', now, 1000).toSQL().toNative();
+  // OUTPUT without INTO fails (Msg 334) once the table has an enabled trigger.
   assert.equal(
     q.sql,
-    'update [ticket] set [expires_at] = @p0, [last_used] = @p1 output inserted.[associate_id] ' +
+    'DECLARE @out TABLE ([associate_id] int); ' +
+      'update [ticket] set [expires_at] = @p0, [last_used] = @p1 output inserted.[associate_id] into @out ' +
       'where [ticket_hash] = @p2 and [expires_at] > @p3 and exists (select 1 from [associate] ' +
-      'where [associate].[associate_id] = [ticket].[associate_id] and [associate].[deleted] = @p4)',
+      'where [associate].[associate_id] = [ticket].[associate_id] and [associate].[deleted] = @p4); ' +
+      'select [associate_id] from @out',
   );
   assert.deepEqual(q.bindings, [new Date(now.getTime() + 1000), now, 'abc', now, 0]);
 });
 
-test('webhook insert returns the identity through OUTPUT inserted', () => {
+test('webhook and associate inserts return the identity through OUTPUT inserted INTO a table variable', () => {
   const input: WebhookInput = {
     name: 'n', events: ['a.b'], targetUrl: 'https://x', secret: null, state: 'Active', type: 'webhook', headers: null,
     properties: null, errorsEmail: null, errorEmails: null, errorAssociateIds: null, description: null, notifyVia: [], notifyWhen: [],
   };
   const sql = webhookInsertQuery(k, input, ['a.b'], now, 1).toSQL().sql;
-  assert.match(sql, /^insert into \[webhook\] \(.*\[updatedCount\].*\) output inserted\.\[webhook_id\] values \(/);
+  assert.match(sql, /^DECLARE @out TABLE \(\[webhook_id\] int\); insert into \[webhook\] \(.*\[updatedCount\].*\) output inserted\.\[webhook_id\] into @out values \(.*\); select \[webhook_id\] from @out$/);
+  const a = returningInto(k, k('associate').insert({ name: 'x' }), { associate_id: 'int' }).toSQL().sql;
+  assert.equal(a, 'DECLARE @out TABLE ([associate_id] int); insert into [associate] ([name]) output inserted.[associate_id] into @out values (?); ' +
+    'select [associate_id] from @out');
+  // Other dialects keep RETURNING.
+  const pg = knexFactory({ client: 'pg' });
+  assert.equal(returningInto(pg, pg('associate').insert({ name: 'x' }), { associate_id: 'int' }).toSQL().sql,
+    'insert into "associate" ("name") values (?) returning "associate_id"');
 });
 
 test('filters: lower() on both sides for names, an index subquery for events, the state as its number', () => {
