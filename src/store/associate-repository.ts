@@ -1,11 +1,14 @@
 /**
  * Associates: the users that can log in (table `associate`, ours). The login name is `name`, unique and looked up
- * regardless of case.
+ * regardless of case through its normalised copy `name_key` (loginNameKey, migration 005).
  */
 import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
 import type { AssociateSummary } from '../webhooks/types.js';
 import { returningInto } from './mssql-output.js';
+import { loginNameKey } from './migrations/005-names.js';
+
+export { loginNameKey };
 import { chunked, isUniqueViolation, knexOf, toDate, toInt, toRequiredDate, type Queryable } from './row-mapping.js';
 
 export interface AssociateRecord extends AssociateSummary {
@@ -25,6 +28,7 @@ interface AssociateRow {
   associate_id: number;
   name: string;
   full_name: string | null;
+  user_name?: string | null;
   person_id: number | null;
   password_hash: string;
   deleted: number | boolean;
@@ -37,7 +41,8 @@ function toRecord(row: AssociateRow): AssociateRecord {
     associateId: toInt(row.associate_id),
     name: row.name,
     fullName: row.full_name ?? '',
-    userName: row.name,
+    // NetServer's user name for an imported associate; the login name for one created here.
+    userName: row.user_name || row.name,
     personId: toInt(row.person_id),
     deleted: toInt(row.deleted) !== 0,
     passwordHash: row.password_hash,
@@ -51,9 +56,12 @@ export function toSummary(record: AssociateRecord): AssociateSummary {
   return { associateId, name, fullName, userName, personId, deleted };
 }
 
-/** `lower(name) = lower(?)` on every dialect: both sides go through the same database function. */
+/**
+ * By name_key, the normalised login name (migration 005): an exact comparison, the same on every dialect and every
+ * database collation.
+ */
 export function associateByNameQuery(k: Knex, name: string): Knex.QueryBuilder {
-  return k('associate').whereRaw('lower(??) = lower(?)', ['name', name]).first();
+  return k('associate').where('name_key', loginNameKey(name)).first();
 }
 
 /** Creates an associate; a name taken (in any case) is AppError('conflict'). */
@@ -66,6 +74,7 @@ export async function createAssociate(db: Queryable, input: NewAssociate, at: Da
     rows = await returningInto(k, k('associate')
       .insert({
         name,
+        name_key: loginNameKey(name),
         full_name: input.fullName ?? '',
         person_id: input.personId ?? 0,
         password_hash: input.passwordHash,

@@ -12,6 +12,7 @@ import { flagsToInt, notifyViaFlags, notifyWhenFlags, stateToInt, type WebhookIn
 import type { Database, Dialect } from './db.js';
 import { chunked, insertInChunks, toDate, toInt } from './row-mapping.js';
 import type { SecretCodec } from './secret-codec.js';
+import { loginNameKey } from './migrations/005-names.js';
 
 export interface ImportAudit {
   registered: Date;
@@ -142,7 +143,7 @@ export async function writeImport(
     };
 
     for (const a of data.associates) {
-      const cols = { name: a.name, full_name: a.fullName, person_id: a.personId, deleted: a.deleted ? 1 : 0 };
+      const cols = { name: a.name, name_key: loginNameKey(a.name), full_name: a.fullName, person_id: a.personId, deleted: a.deleted ? 1 : 0 };
       if (knownAssociates.has(a.associateId)) {
         // The password (set here with `user password`) is kept.
         await trx('associate').where('associate_id', a.associateId).update(cols);

@@ -303,11 +303,13 @@ const readColumns = {
   ra_associate_id: 'ra.associate_id',
   ra_name: 'ra.name',
   ra_full_name: 'ra.full_name',
+  ra_user_name: 'ra.user_name',
   ra_person_id: 'ra.person_id',
   ra_deleted: 'ra.deleted',
   ua_associate_id: 'ua.associate_id',
   ua_name: 'ua.name',
   ua_full_name: 'ua.full_name',
+  ua_user_name: 'ua.user_name',
   ua_person_id: 'ua.person_id',
   ua_deleted: 'ua.deleted',
   notify_id: 'n.webhook_notify_id',
@@ -333,8 +335,8 @@ export function webhooksQuery(k: Knex, filter: WebhookFilter & { webhookId?: num
 
 /** Where the Registered (ra) and Updated (ua) associate's columns are in a read row. */
 const associateColumns = {
-  ra: { id: col.ra_associate_id, name: col.ra_name, fullName: col.ra_full_name, personId: col.ra_person_id, deleted: col.ra_deleted },
-  ua: { id: col.ua_associate_id, name: col.ua_name, fullName: col.ua_full_name, personId: col.ua_person_id, deleted: col.ua_deleted },
+  ra: { id: col.ra_associate_id, name: col.ra_name, fullName: col.ra_full_name, userName: col.ra_user_name, personId: col.ra_person_id, deleted: col.ra_deleted },
+  ua: { id: col.ua_associate_id, name: col.ua_name, fullName: col.ua_full_name, userName: col.ua_user_name, personId: col.ua_person_id, deleted: col.ua_deleted },
 };
 
 function joinedAssociate(r: readonly unknown[], alias: 'ra' | 'ua', id: number): AssociateSummary | null {
@@ -346,7 +348,7 @@ function joinedAssociate(r: readonly unknown[], alias: 'ra' | 'ua', id: number):
   }
   const name = String(r[c.name] ?? '');
   return {
-    associateId: id, name, fullName: String(r[c.fullName] ?? ''), userName: name,
+    associateId: id, name, fullName: String(r[c.fullName] ?? ''), userName: String(r[c.userName] || name),
     personId: toInt(r[c.personId]), deleted: toInt(r[c.deleted]) !== 0,
   };
 }

@@ -382,6 +382,21 @@ export function webhookRepositoryChecks(getDb: () => Database): void {
     assert.equal((await getWebhook(db, id, plain))?.lastError, 'HTTP 500\r\nbody');
   });
 
+  test('event names match exactly, whatever the database collation: a.b and A.B are two subscriptions', async () => {
+    const db = getDb();
+    const r = rnd();
+    const lower = `case${r}.changed`;
+    const upper = `Case${r}.Changed`;
+    const both = await createWebhook(db, sampleInput({ events: [lower, upper] }), at, 0, plain);
+    const onlyUpper = await createWebhook(db, sampleInput({ events: [upper] }), at, 0, plain);
+    assert.deepEqual((await getWebhook(db, both, plain))?.events, [lower, upper]);
+    assert.deepEqual(await activeSubscriberIds(db, lower), [both]);
+    assert.deepEqual(await activeSubscriberIds(db, upper), [both, onlyUpper]);
+    assert.deepEqual(await activeSubscriberIds(db, lower.toUpperCase()), []);
+    assert.deepEqual((await listWebhooks(db, { event: upper }, plain)).map((h) => h.webhookId), [both, onlyUpper]);
+    assert.deepEqual(await listWebhooks(db, { event: `CASE${r}.CHANGED` }, plain), []);
+  });
+
   test('activeSubscriberIds: Active hooks subscribed to exactly that event, ascending', async () => {
     const db = getDb();
     const ev = `sub${rnd()}.changed`;
@@ -497,6 +512,22 @@ export function associateAndTicketChecks(getDb: () => Database): void {
     );
     const summaries = await getAssociateSummaries(db, [created.associateId, 987654321, 0]);
     assert.deepEqual([...summaries.keys()], [created.associateId]);
+  });
+
+  test('associates: one login per name regardless of case and Unicode form, accents kept apart, whatever the collation', async () => {
+    const db = getDb();
+    const r = rnd();
+    const name = `Åse-${r}`;
+    const a = await createAssociate(db, { name, passwordHash: 'x' }, t0);
+    assert.equal((await findAssociateByName(db, `åSE-${r}`))?.associateId, a.associateId);
+    // The same letters decomposed (A + combining ring), as some keyboards and clients send them.
+    assert.equal((await findAssociateByName(db, `A\u030ase-${r}`))?.associateId, a.associateId);
+    await assert.rejects(createAssociate(db, { name: `ÅSE-${r}`, passwordHash: 'y' }), (e: unknown) => e instanceof AppError && e.code === 'conflict');
+    await assert.rejects(createAssociate(db, { name: `A\u030aSE-${r}`, passwordHash: 'y' }), (e: unknown) => e instanceof AppError && e.code === 'conflict');
+    // Another letter is another user, also where the database collation ignores accents.
+    const b = await createAssociate(db, { name: `Ase-${r}`, passwordHash: 'z' }, t0);
+    assert.notEqual(b.associateId, a.associateId);
+    assert.equal((await findAssociateByName(db, `ase-${r}`))?.associateId, b.associateId);
   });
 
   test('associates: setPassword and markDeleted', async () => {

@@ -11,6 +11,7 @@ import { activeSubscribersQuery, webhookInsertQuery, webhookStateLockSql, webhoo
 import { associateByNameQuery } from '../../src/store/associate-repository.js';
 import { subscribersSql } from '../../src/outbox/enqueue-signalled.js';
 import { returningInto } from '../../src/store/mssql-output.js';
+import { caseRulesSchemaAfter, caseRulesSchemaBefore } from '../../src/store/migrations/005-names.js';
 import { MAX_BINDINGS, rowsPerInsert } from '../../src/store/row-mapping.js';
 import { knexConfig, mssqlConnection } from '../../src/store/db.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
@@ -121,7 +122,7 @@ test('filters: lower() on both sides for names, an index subquery for events, th
   // and SQL Server's driver would fold columns of the same name into one).
   assert.match(q.sql, / left join \[webhook_notify\] as \[n\] on \[n\]\.\[webhook_id\] = \[w\]\.\[webhook_id\] /);
   const names = [...q.sql.slice(0, q.sql.indexOf(' from ')).matchAll(/ as \[(\w+)\]/g)].map((m) => m[1]);
-  assert.equal(names.length, 34);
+  assert.equal(names.length, 36);
   assert.equal(new Set(names).size, names.length);
   const none = webhooksQuery(k, { name: '', event: null, state: 'Unknown' }).toSQL();
   assert.doesNotMatch(none.sql, / where /);
@@ -141,8 +142,22 @@ test('activeSubscriberIds and associate lookup', () => {
   assert.equal(compiled.sql, a.sql);
   assert.deepEqual(compiled.bindings('sale.changed'), ['sale.changed', 1]);
   assert.deepEqual(compiled.bindings('1'), ['1', 1], 'a name equal to another binding does not move');
-  const b = associateByNameQuery(k, 'Admin').toSQL();
-  assert.equal(b.sql, 'select top (?) * from [associate] where lower([name]) = lower(?)');
+  // By the normalised key, compared exactly: the column collation (case- or accent-insensitive or not) plays no part.
+  const b = associateByNameQuery(k, ' A\u030aSE ').toSQL();
+  assert.equal(b.sql, 'select top (?) * from [associate] where [name_key] = ?');
+  assert.deepEqual(b.bindings, [1, 'åse']);
+});
+
+test('migration 005: event names and login keys compared under a binary collation, whatever the database collation', () => {
+  const before = caseRulesSchemaBefore(k).map((q) => q.toString());
+  const after = caseRulesSchemaAfter(k).map((q) => q.toString());
+  assert.ok(before.includes('ALTER TABLE [webhook_event] ALTER COLUMN [event_name] nvarchar(400) COLLATE Latin1_General_100_BIN2 NOT NULL'));
+  // The key and its index are rebuilt around the column change, as 001 defined them.
+  assert.deepEqual(before.slice(0, 2), ['ALTER TABLE [webhook_event] DROP CONSTRAINT [pk_webhook_event]', 'DROP INDEX [ix_webhook_event_event] ON [webhook_event]']);
+  assert.ok(before.includes('ALTER TABLE [webhook_event] ADD CONSTRAINT [pk_webhook_event] PRIMARY KEY ([webhook_id], [event_name])'));
+  assert.ok(before.includes('CREATE INDEX [ix_webhook_event_event] ON [webhook_event] ([event_name], [webhook_id])'));
+  assert.ok(before.includes('ALTER TABLE [associate] ADD [name_key] nvarchar(200) COLLATE Latin1_General_100_BIN2 NULL'));
+  assert.deepEqual(after, ['DROP INDEX [ux_associate_name] ON [associate]', 'CREATE UNIQUE INDEX [ux_associate_name_key] ON [associate] ([name_key])']);
 });
 
 test('multi-row inserts stay under the 2100-parameter limit', () => {

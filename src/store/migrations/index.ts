@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import * as m001 from './001-core.js';
 import * as m002 from './002-outbox.js';
 import * as m003 from './003-secret-size.js';
+import * as m005 from './005-names.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -13,6 +14,7 @@ const all: Array<[string, Migration]> = [
   ['001-core', m001],
   ['002-outbox', m002],
   ['003-secret-size', m003],
+  ['005-names', m005],
 ];
 
 export const migrations: Knex.MigrationSource<[string, Migration]> = {
