@@ -23,6 +23,7 @@
  * a message naming them, since a login could not tell them apart: rename one and migrate again.
  */
 import type { Knex } from 'knex';
+import { dialectOfKnex as dialectOf } from '../row-mapping.js';
 
 /** The binary collation SQL Server columns compared exactly get. */
 export const MSSQL_EXACT_COLLATION = 'Latin1_General_100_BIN2';
@@ -33,15 +34,6 @@ export const MSSQL_EXACT_COLLATION = 'Latin1_General_100_BIN2';
  */
 export function loginNameKey(name: string): string {
   return name.trim().normalize('NFC').toLowerCase();
-}
-
-type Dialect = 'sqlite' | 'pg' | 'mssql';
-
-function dialectOf(knex: Knex): Dialect {
-  const client = String(knex.client.config.client);
-  if (client.includes('sqlite')) return 'sqlite';
-  if (client === 'mssql') return 'mssql';
-  return 'pg';
 }
 
 /** webhook_event.event_name with the given collation clause (SQL Server: the key and its index are rebuilt). */
