@@ -8,17 +8,24 @@ import type { Command } from 'commander';
 import type { Database } from './store/db.js';
 import { createDeliveryHistory, type DeliveryHistory, type DeliveryRow } from './agent/delivery-history.js';
 import { AppError } from './errors.js';
+import { formatTable, type Column } from './cli-table.js';
+import { confirm } from './cli-confirm.js';
 
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString().replace('.000Z', 'Z'));
 
-export function deliveryLine(d: DeliveryRow): string {
-  const state = d.inFlight ? 'in_flight' : d.status;
-  const last = d.lastStatus ?? (d.lastError ? d.lastError.split('\n', 1)[0].slice(0, 60) : '');
-  return [String(d.deliveryId).padStart(8), String(d.webhookId).padStart(6), state.padEnd(16), String(d.attempts).padStart(3),
-    iso(d.signalledAt).padEnd(20), d.eventName.padEnd(24), `${d.primaryKey}`.padEnd(8), d.eventId, String(last)].join('  ');
-}
+const lastOf = (d: DeliveryRow) => d.lastStatus ?? (d.lastError ? d.lastError.split('\n', 1)[0].slice(0, 60) : '');
 
-const header = ['      ID', 'HOOK', 'STATUS          ', 'TRY', 'SIGNALLED           ', 'EVENT                   ', 'KEY     ', 'EVENT ID (X-SuperOffice-EventId)    ', 'LAST'].join('  ');
+export const deliveryColumns: ReadonlyArray<Column<DeliveryRow>> = [
+  { header: 'ID', value: (d) => d.deliveryId, right: true },
+  { header: 'HOOK', value: (d) => d.webhookId, right: true },
+  { header: 'STATUS', value: (d) => (d.inFlight ? 'in_flight' : d.status) },
+  { header: 'TRY', value: (d) => d.attempts, right: true },
+  { header: 'SIGNALLED', value: (d) => iso(d.signalledAt) },
+  { header: 'EVENT', value: (d) => d.eventName },
+  { header: 'KEY', value: (d) => d.primaryKey, right: true },
+  { header: 'EVENT ID (X-SuperOffice-EventId)', value: (d) => d.eventId },
+  { header: 'LAST', value: lastOf },
+];
 
 type Open = () => Promise<Database>;
 
@@ -50,7 +57,7 @@ export function registerDeliveryCommands(program: Command, open: Open): void {
       withHistory(open, async (h) => {
         const page = await h.list({ webhookId: o.webhook, status: o.status, event: o.event, since: o.since, until: o.until, limit: o.limit, before: o.before });
         if (o.json) return out(JSON.stringify(page, null, 2));
-        out([header, ...page.deliveries.map(deliveryLine)].join('\n'));
+        out(formatTable(deliveryColumns, page.deliveries));
         out(page.nextBefore === null ? `(${page.deliveries.length} shown, no more)` : `(${page.deliveries.length} shown; next page: --before ${page.nextBefore})`);
       }));
   cmd.command('show <deliveryId>').description('one delivery with its attempts').option('--json', 'JSON output')
@@ -75,8 +82,17 @@ export function registerDeliveryCommands(program: Command, open: Open): void {
     }));
   cmd.command('purge').description('delete a webhook\'s finished deliveries and their attempts')
     .requiredOption('-w, --webhook <id>', 'webhook id').option('--before <time>', 'only those finished before (ISO 8601)').option('--pending', 'first cancel its queued deliveries too')
-    .action((o: { webhook: string; before?: string; pending?: boolean }) => withHistory(open, async (h) => {
-      const r = await h.purge(o.webhook, { before: o.before, pending: o.pending });
-      out(`cancelled ${r.cancelled} pending, deleted ${r.deleted} finished deliveries`);
-    }));
+    .option('-y, --yes', 'do not ask (needed when stdin is not a terminal)')
+    .action(async (o: { webhook: string; before?: string; pending?: boolean; yes?: boolean }) => {
+      const what = `delete the finished deliveries${o.before ? ` (finished before ${o.before})` : ''} of webhook ${o.webhook} and their attempts` +
+        (o.pending ? ', after cancelling its pending ones' : '');
+      if (!o.yes && !(await confirm(`This will ${what}. Continue?`))) {
+        process.exitCode = 1;
+        return;
+      }
+      await withHistory(open, async (h) => {
+        const r = await h.purge(o.webhook, { before: o.before, pending: o.pending });
+        out(`cancelled ${r.cancelled} pending, deleted ${r.deleted} finished deliveries`);
+      });
+    });
 }

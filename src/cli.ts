@@ -9,13 +9,15 @@
  *   secrets reencrypt  rewrite every webhook secret with the current SECRET_ENCRYPTION_KEY (README: "Secrets at rest")
  *   import netserver   copy webhooks and their associates from a NetServer database (README: "Migrating from NetServer")
  *   deliveries ...     delivery history and replay: list | show | retry | purge (cli-deliveries.ts)
+ *   webhooks ...       the stored webhooks: list | show (cli-webhooks.ts)
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Command } from 'commander';
-import { configSummary, loadConfig, type Config, type ConfigInput } from './config.js';
+import { configSummary, loadConfig, redactUrl, type Config, type ConfigInput } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { openDatabase, migrateLatest, type Database } from './store/db.js';
+import { dialectOf, openDatabase, migrateLatest, sqliteFile, type Database } from './store/db.js';
 import { backfillEventRows } from './store/webhook-repository.js';
 import { createAuthService } from './auth/auth-service.js';
 import { createApp } from './app.js';
@@ -25,6 +27,9 @@ import { reencryptSecrets } from './store/reencrypt-secrets.js';
 import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createMetricsApp } from './metrics/metrics-route.js';
 import { registerDeliveryCommands } from './cli-deliveries.js';
+import { registerWebhookCommands } from './cli-webhooks.js';
+import { readPassword } from './cli-password.js';
+import { packageInfo } from './version.js';
 
 interface Common { config?: string; databaseUrl?: string; port?: string }
 
@@ -81,6 +86,29 @@ function listenMetrics(config: Config, metrics: Metrics | undefined, logger: Log
       logger.info({ port: typeof addr === 'object' && addr ? addr.port : config.metricsPort }, 'metrics listening');
     });
   return { close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/**
+ * The import's target. A dry run writes nothing at all: it neither creates nor migrates the target. A target that
+ * does not exist yet (a missing SQLite file) or has no webhook-agent tables is compared as the empty database it
+ * would be, an in-memory SQLite one.
+ */
+async function openImportTarget(config: Config, logger: Logger, dryRun: boolean): Promise<Database> {
+  if (!dryRun) return openMigrated(config, logger);
+  const empty = async () => {
+    const mem = openDatabase('sqlite::memory:');
+    await migrateLatest(mem);
+    return { ...mem, description: `${redactUrl(config.databaseUrl)} (not created yet: compared as empty)` };
+  };
+  if (dialectOf(config.databaseUrl) === 'sqlite') {
+    const file = sqliteFile(config.databaseUrl);
+    if (file === ':memory:' || !existsSync(file)) return empty();
+  }
+  const db = openDatabase(config.databaseUrl, { poolMax: 1 });
+  const ready = await db.knex.schema.hasTable('webhook') && await db.knex.schema.hasColumn('associate', 'password_hash');
+  if (ready) return db;
+  await db.close();
+  return empty();
 }
 
 async function serve(opts: Common) {
@@ -201,7 +229,8 @@ function onShutdown(logger: Logger, stop: () => Promise<void>) {
   }
 }
 
-const program = new Command('webhook-agent').description('NetServer-compatible Webhook Agent');
+const program = new Command('webhook-agent').description('NetServer-compatible Webhook Agent')
+  .version(packageInfo().version, '-V, --version', 'print the version and exit');
 program.option('-c, --config <file>', 'JSON configuration file').option('--database-url <url>', 'overrides DATABASE_URL');
 program.command('serve').description('run the SOAP service (and the delivery worker)').option('-p, --port <port>', 'overrides PORT')
   .action((o: { port?: string }) => serve({ ...program.opts<Common>(), ...o }));
@@ -239,7 +268,7 @@ user.command('password <name>').description('set a new password (from WA_PASSWOR
   .action(async (name: string) => {
     const { config, logger } = setup(program.opts());
     const db = await openMigrated(config, logger);
-    const password = process.env.WA_PASSWORD ?? (await readStdin()).trim();
+    const password = await readPassword(`new password for ${name}`);
     const ok = await authFor(db, config).changePassword(name, password);
     await db.close();
     process.stdout.write(ok ? `password of ${name} changed\n` : `no associate ${name}\n`);
@@ -271,9 +300,17 @@ program.command('import').description('import webhooks from another system')
     // Loaded here, not at start-up: the import (and the pg driver it needs for PostgreSQL sources) is a one-off command.
     const { openNetServerSource } = await import('./store/netserver-source.js');
     const { formatImportReport, importNetServer } = await import('./agent/netserver-import.js');
+    try {
+      dialectOf(o.from);
+    } catch {
+      throw new Error(`--from must start with sqlite:, postgres:// or mssql:// (got ${redactUrl(o.from)})`);
+    }
     const { config, logger } = setup(program.opts());
     const source = openNetServerSource(o.from, o.schema);
-    const db = await openMigrated(config, logger);
+    const db = await openImportTarget(config, logger, !!o.dryRun).catch(async (err: unknown) => {
+      await source.close();
+      throw err;
+    });
     const opts = { dryRun: !!o.dryRun, skipInvalid: !!o.skipInvalid };
     try {
       const outcome = await importNetServer({ source, target: db, policy: config, secrets: secretCodecFor(config) }, opts);
@@ -288,11 +325,15 @@ registerDeliveryCommands(program, async () => {
   const { config, logger } = setup(program.opts());
   return openMigrated(config, logger);
 });
+registerWebhookCommands(program, async () => {
+  const { config, logger } = setup(program.opts());
+  return openMigrated(config, logger);
+});
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {
+    const password = await readPassword(`password of ${name}`);
     const { config, logger } = setup(program.opts());
     const db = await openMigrated(config, logger);
-    const password = process.env.WA_PASSWORD ?? (await readStdin()).trim();
     const login = await authFor(db, config).login(name, password);
     await db.close();
     if (!login) {
@@ -301,12 +342,6 @@ program.command('ticket <name>').description('log in and print a ticket (passwor
     }
     process.stdout.write(`${login.ticket}\n`);
   });
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

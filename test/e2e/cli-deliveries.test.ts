@@ -45,7 +45,11 @@ test('deliveries list, show, retry, purge', async () => {
     assert.deepEqual(rows.map((r: { status: string }) => r.status), ['expired', 'pending', 'pending']);
     assert.deepEqual(rows.map((r: { attempt_count: number }) => Number(r.attempt_count)), [4, 4, 4], 'the retry count goes on');
 
-    const purge = run('deliveries', 'purge', '--webhook', String(hook));
+    const refusedPurge = run('deliveries', 'purge', '--webhook', String(hook));
+    assert.equal(refusedPurge.status, 1, 'no terminal and no --yes: nothing is purged');
+    assert.match(refusedPurge.stderr, /pass --yes/);
+    assert.equal((await db.knex('wa_delivery').count({ n: '*' }))[0].n, 3);
+    const purge = run('deliveries', 'purge', '--webhook', String(hook), '--yes');
     assert.equal(purge.stdout.trim(), 'cancelled 0 pending, deleted 1 finished deliveries');
 
     const bad = run('deliveries', 'list', '--status', 'broken');
