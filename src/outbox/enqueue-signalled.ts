@@ -15,6 +15,7 @@ import type { SignalledEvent } from '../webhooks/types.js';
 import type { Database } from '../store/db.js';
 import { toInt } from '../store/row-mapping.js';
 import { activeSubscriberIds, activeSubscribersQuery } from '../store/webhook-repository.js';
+import { subscriptionKeys } from '../webhooks/event-match.js';
 import { enqueueEvent, newEventUuid, storedEventData, type EnqueueResult } from './outbox-repository.js';
 import { notifyOutboxAfterCommit } from './outbox-notify.js';
 import { statement, withSqliteConnection } from './outbox-sqlite-connection.js';
@@ -35,25 +36,29 @@ export async function enqueueSignalledEvent(db: Pick<Database, 'knex' | 'dialect
   }
 }
 
-const EVENT_NAME_SLOT = '\u0000event name';
-
 /**
- * activeSubscribersQuery (webhook-repository.ts) compiled once per knex instance: its SQL and its bindings with the
- * event name's slot marked, so the hot path neither rebuilds the query nor writes a second copy of it.
+ * activeSubscribersQuery (webhook-repository.ts) for an event name, compiled once per knex instance and number of
+ * subscription keys (webhooks/event-match.ts: the name and the wildcards that receive it), so the hot path neither
+ * rebuilds the query nor writes a second copy of it. The bindings are the keys, then the Active state.
  */
-export interface CompiledSubscribers { sql: string; bindings(eventName: string): unknown[] }
+export interface CompiledSubscribers { sql: string; bindings: unknown[] }
 
-const compiledSubscribers = new WeakMap<Knex, CompiledSubscribers>();
+const compiledSubscribers = new WeakMap<Knex, Map<number, { sql: string; tail: unknown[] }>>();
 
-export function subscribersSql(k: Knex): CompiledSubscribers {
-  let c = compiledSubscribers.get(k);
+export function subscribersSql(k: Knex, eventName: string): CompiledSubscribers {
+  const keys = subscriptionKeys(eventName);
+  let perKnex = compiledSubscribers.get(k);
+  if (!perKnex) compiledSubscribers.set(k, (perKnex = new Map()));
+  let c = perKnex.get(keys.length);
   if (!c) {
-    const q = activeSubscribersQuery(k, EVENT_NAME_SLOT).toSQL();
-    const template = q.bindings as unknown[];
-    c = { sql: q.sql, bindings: (eventName) => template.map((b) => (b === EVENT_NAME_SLOT ? eventName : b)) };
-    compiledSubscribers.set(k, c);
+    const q = activeSubscribersQuery(k, keys).toSQL();
+    const bindings = q.bindings as unknown[];
+    // The keys bind first (the where clause), everything after them is constant.
+    if (!keys.every((key, i) => bindings[i] === key)) throw new Error('subscribersSql: unexpected binding order');
+    c = { sql: q.sql, tail: bindings.slice(keys.length) };
+    perKnex.set(keys.length, c);
   }
-  return c;
+  return { sql: c.sql, bindings: [...keys, ...c.tail] };
 }
 
 /**
@@ -62,9 +67,9 @@ export function subscribersSql(k: Knex): CompiledSubscribers {
  * Bindings: the subscriber select's, then name, primary key, data, changed by, timestamp, created; time prefix,
  * next_attempt_at, created.
  */
-export function pgEnqueueSignalledSql(k: Knex): string {
+export function pgEnqueueSignalledSql(k: Knex, eventName: string): string {
   return `with subs as (
-  ${subscribersSql(k).sql}
+  ${subscribersSql(k, eventName).sql}
 ), ev as (
   insert into wa_event (name, primary_key, data, changed_by_associate_id, timestamp, created)
   select ?, ?, ?, ?, ?, ? where exists (select 1 from subs)
@@ -82,11 +87,11 @@ select (select event_id from ev) as event_id, array(select webhook_id from dl) a
 async function enqueueSignalledPg(k: Knex, event: SignalledEvent, now: number): Promise<EnqueueResult> {
   const timePrefix = newEventUuid(now).slice(0, 13);
   const bindings = [
-    ...subscribersSql(k).bindings(event.eventName),
+    ...subscribersSql(k, event.eventName).bindings,
     event.eventName, event.primaryKey, storedEventData(event), event.changedByAssociateId, event.timestamp.getTime(), now,
     timePrefix, now, now,
   ] as Knex.RawBinding[];
-  const { rows } = (await k.raw(pgEnqueueSignalledSql(k), bindings)) as { rows: Array<{ event_id: unknown; webhook_ids: unknown[] }> };
+  const { rows } = (await k.raw(pgEnqueueSignalledSql(k, event.eventName), bindings)) as { rows: Array<{ event_id: unknown; webhook_ids: unknown[] }> };
   const row = rows[0];
   if (row?.event_id == null) return { eventId: null, deliveries: 0 };
   const webhookIds = row.webhook_ids.map(toInt);
@@ -101,10 +106,10 @@ const sqliteInsert = {
 
 /** The SQLite form. The Data JSON is built before the transaction, so the single writer holds its lock for less. */
 export function enqueueSignalledSqlite(k: Knex, event: SignalledEvent, now: number): Promise<EnqueueResult> {
-  const subscribers = subscribersSql(k);
+  const subscribers = subscribersSql(k, event.eventName);
   const data = storedEventData(event);
   return withSqliteConnection(k, (conn) => conn.transaction((): EnqueueResult => {
-    const rows = statement(conn, subscribers.sql).all(...subscribers.bindings(event.eventName)) as Array<{ webhook_id: number }>;
+    const rows = statement(conn, subscribers.sql).all(...subscribers.bindings) as Array<{ webhook_id: number }>;
     if (rows.length === 0) return { eventId: null, deliveries: 0 };
     const eventId = Number(statement(conn, sqliteInsert.event)
       .run(event.eventName, event.primaryKey, data, event.changedByAssociateId, event.timestamp.getTime(), now).lastInsertRowid);

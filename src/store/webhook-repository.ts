@@ -40,6 +40,7 @@ import {
 import type { SecretCodec } from './secret-codec.js';
 import { returningInto } from './mssql-output.js';
 import { isExactNumber, jsonSafeNumber, parseExact, stringifyExact } from '../webhooks/exact-json.js';
+import { subscriptionKeys } from '../webhooks/event-match.js';
 
 /**
  * How `webhook.secret` is stored (secret-codec.ts). Required: a default would store secrets as plaintext in a
@@ -267,7 +268,8 @@ export function applyWebhookFilter(
 ): Knex.QueryBuilder {
   if (filter.webhookId !== undefined) q.where('w.webhook_id', filter.webhookId);
   if (filter.name) q.whereRaw('lower(??) = lower(?)', ['w.name', filter.name]);
-  if (filter.event) q.whereIn('w.webhook_id', k('webhook_event').select('webhook_id').where('event_name', filter.event));
+  // The hooks that receive that event, wildcard subscriptions included (event-match.ts).
+  if (filter.event) q.whereIn('w.webhook_id', k('webhook_event').select('webhook_id').whereIn('event_name', subscriptionKeys(filter.event)));
   if (filter.state && filter.state !== 'Unknown') q.where('w.state', stateToInt(filter.state));
   return q;
 }
@@ -358,7 +360,7 @@ function filterBindings(filter: WebhookFilter & { webhookId?: number }): Array<s
   const b: Array<string | number> = [];
   if (filter.webhookId !== undefined) b.push(filter.webhookId);
   if (filter.name) b.push(filter.name);
-  if (filter.event) b.push(filter.event);
+  if (filter.event) b.push(...subscriptionKeys(filter.event));
   if (filter.state && filter.state !== 'Unknown') b.push(stateToInt(filter.state));
   return b;
 }
@@ -372,7 +374,8 @@ const readCache = new WeakMap<Knex, Map<string, string | null>>();
 
 function compiledRead(k: Knex, filter: WebhookFilter & { webhookId?: number }): { sql: string; bindings: Array<string | number> } {
   const bindings = filterBindings(filter);
-  const shape = [filter.webhookId !== undefined, !!filter.name, !!filter.event, !!filter.state && filter.state !== 'Unknown'].join();
+  const shape = [filter.webhookId !== undefined, !!filter.name, filter.event ? subscriptionKeys(filter.event).length : 0,
+    !!filter.state && filter.state !== 'Unknown'].join();
   let perKnex = readCache.get(k);
   if (!perKnex) readCache.set(k, (perKnex = new Map()));
   let sql = perKnex.get(shape);
@@ -459,7 +462,8 @@ export async function getWebhook(db: Queryable, webhookId: number, opts: SecretO
 }
 
 /**
- * name: exact, case-insensitive; event: hooks subscribed to exactly that event; state: that state. Empty values
+ * name: exact, case-insensitive; event: hooks that receive that event (subscribed to it exactly or by a wildcard;
+ * webhooks/event-match.ts); state: that state. Empty values
  * and Unknown mean no filter. Ordered by webhook_id.
  */
 export async function listWebhooks(db: Queryable, filter: WebhookFilter, opts: SecretOptions): Promise<Webhook[]> {
@@ -544,18 +548,22 @@ export async function getLastError(db: Queryable, webhookId: number): Promise<st
   return row.last_error ?? null;
 }
 
-export function activeSubscribersQuery(k: Knex, eventName: string): Knex.QueryBuilder {
+/**
+ * Active hooks subscribed to any of `keys` (subscriptionKeys of an event name: the name and the wildcards that
+ * receive it), each once. One index seek per key on webhook_event(event_name, webhook_id).
+ */
+export function activeSubscribersQuery(k: Knex, keys: readonly string[]): Knex.QueryBuilder {
   return k('webhook_event as e')
     .join('webhook as w', 'w.webhook_id', 'e.webhook_id')
-    .where('e.event_name', eventName)
+    .whereIn('e.event_name', keys)
     .andWhere('w.state', stateToInt('Active'))
-    .select('e.webhook_id')
+    .distinct('e.webhook_id')
     .orderBy('e.webhook_id');
 }
 
-/** Ids of Active hooks subscribed to eventName, ascending (an index range on webhook_event(event_name)). */
+/** Ids of Active hooks that receive eventName (wildcards included), ascending. */
 export async function activeSubscriberIds(db: Queryable, eventName: string): Promise<number[]> {
-  const rows = (await activeSubscribersQuery(knexOf(db), eventName)) as Array<{ webhook_id: unknown }>;
+  const rows = (await activeSubscribersQuery(knexOf(db), subscriptionKeys(eventName))) as Array<{ webhook_id: unknown }>;
   return rows.map((r) => toInt(r.webhook_id));
 }
 

@@ -29,6 +29,12 @@ export interface WebhookDraft {
  * `webhook12.errors`, `y_table.deleted`, `chatsession.message`.
  */
 export const eventNamePattern = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$/;
+/**
+ * What a hook's Events may hold besides event names (webhooks/event-match.ts): `*`, or a prefix of one or more
+ * segments followed by `.*` (`contact.*`, `list.category.*`). No other place for `*`: not `contact*`, `*.created`,
+ * `contact.*.x` or `**`. SignalEvent's EventName never takes these.
+ */
+export const wildcardPattern = /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.\*)$/;
 export const maxEventNameLength = 200;
 
 /**
@@ -72,11 +78,22 @@ export function validateEventName(field: string, name: string | null | undefined
   return s;
 }
 
+/** One entry of a hook's Events: an event name or one of the wildcard forms. */
+export function validateSubscription(field: string, name: string | null | undefined): string {
+  const s = (name ?? '').trim();
+  if (!s) throw invalidArgument(field, 'is required');
+  if (s.length > maxEventNameLength) throw invalidArgument(field, `is longer than ${maxEventNameLength} characters`);
+  if (!eventNamePattern.test(s) && !wildcardPattern.test(s)) {
+    throw invalidArgument(field, `'${s.slice(0, 80)}' is not an event name of the form entity.verb, nor entity.* or *`);
+  }
+  return s;
+}
+
 export function validateEvents(events: string[] | null | undefined): string[] {
   if (!events || events.length === 0) throw invalidArgument('Events', 'must contain at least one event name');
   checkCount('Events', events.length, limits.events);
   const out = new Set<string>();
-  events.forEach((e, i) => out.add(validateEventName(`Events[${i}]`, e)));
+  events.forEach((e, i) => out.add(validateSubscription(`Events[${i}]`, e)));
   // NetServer keeps the list comma-separated in webhook.events String(4000).
   const list = [...out];
   if (list.join(',').length > 4000) throw invalidArgument('Events', 'the list is longer than 4000 characters');

@@ -116,8 +116,8 @@ test('webhook and associate inserts return the identity through OUTPUT inserted 
 test('filters: lower() on both sides for names, an index subquery for events, the state as its number', () => {
   const q = webhooksQuery(k, { name: 'Alpha', event: 'contact.created', state: 'Stopped' }).toSQL();
   assert.match(q.sql, / from \[webhook\] as \[w\] left join \[webhook_usage\] as \[u\] on \[u\]\.\[webhook_usage_id\] = \[w\]\.\[webhook_id\] /);
-  assert.match(q.sql, /where lower\(\[w\]\.\[name\]\) = lower\(\?\) and \[w\]\.\[webhook_id\] in \(select \[webhook_id\] from \[webhook_event\] where \[event_name\] = \?\) and \[w\]\.\[state\] = \? order by \[w\]\.\[webhook_id\] asc, \[n\]\.\[webhook_notify_id\] asc$/);
-  assert.deepEqual(q.bindings, ['Alpha', 'contact.created', 2]);
+  assert.match(q.sql, /where lower\(\[w\]\.\[name\]\) = lower\(\?\) and \[w\]\.\[webhook_id\] in \(select \[webhook_id\] from \[webhook_event\] where \[event_name\] in \(\?, \?, \?\)\) and \[w\]\.\[state\] = \? order by \[w\]\.\[webhook_id\] asc, \[n\]\.\[webhook_notify_id\] asc$/);
+  assert.deepEqual(q.bindings, ['Alpha', 'contact.created', 'contact.*', '*', 2]);
   // One statement: the notify rows are joined, and every column has its own name (rows are read in column order,
   // and SQL Server's driver would fold columns of the same name into one).
   assert.match(q.sql, / left join \[webhook_notify\] as \[n\] on \[n\]\.\[webhook_id\] = \[w\]\.\[webhook_id\] /);
@@ -130,18 +130,27 @@ test('filters: lower() on both sides for names, an index subquery for events, th
 });
 
 test('activeSubscriberIds and associate lookup', () => {
-  const a = activeSubscribersQuery(k, 'sale.changed').toSQL();
+  const a = activeSubscribersQuery(k, ['sale.changed', 'sale.*', '*']).toSQL();
   assert.equal(
     a.sql,
-    'select [e].[webhook_id] from [webhook_event] as [e] inner join [webhook] as [w] on [w].[webhook_id] = [e].[webhook_id] ' +
-      'where [e].[event_name] = ? and [w].[state] = ? order by [e].[webhook_id] asc',
+    'select distinct [e].[webhook_id] from [webhook_event] as [e] inner join [webhook] as [w] on [w].[webhook_id] = [e].[webhook_id] ' +
+      'where [e].[event_name] in (?, ?, ?) and [w].[state] = ? order by [e].[webhook_id] asc',
   );
-  assert.deepEqual(a.bindings, ['sale.changed', 1]);
-  // SignalEvent's compiled form of the same query (outbox/enqueue-signalled.ts): same SQL, the name in its slot.
-  const compiled = subscribersSql(k);
+  assert.deepEqual(a.bindings, ['sale.changed', 'sale.*', '*', 1]);
+  // SignalEvent's compiled form of the same query (outbox/enqueue-signalled.ts): same SQL, the name and its wildcards in their slots.
+  const compiled = subscribersSql(k, 'sale.changed');
   assert.equal(compiled.sql, a.sql);
-  assert.deepEqual(compiled.bindings('sale.changed'), ['sale.changed', 1]);
-  assert.deepEqual(compiled.bindings('1'), ['1', 1], 'a name equal to another binding does not move');
+  assert.deepEqual(compiled.bindings, ['sale.changed', 'sale.*', '*', 1]);
+  assert.deepEqual(subscribersSql(k, 'a.1').bindings, ['a.1', 'a.*', '*', 1], 'a key equal to another binding does not move');
+  // A state event: its hook's wildcard, never the catch-all; a deeper name: one wildcard per prefix.
+  const state = subscribersSql(k, 'webhook12.started');
+  assert.match(state.sql, / in \(\?, \?\) /);
+  assert.deepEqual(state.bindings, ['webhook12.started', 'webhook12.*', 1]);
+  assert.deepEqual(subscribersSql(k, 'list.category.created').bindings, ['list.category.created', 'list.*', 'list.category.*', '*', 1]);
+  // EventFilter: the same keys in the read statement's subquery.
+  const filtered = webhooksQuery(k, { event: 'contact.created' }).toSQL();
+  assert.match(filtered.sql, /where \[w\]\.\[webhook_id\] in \(select \[webhook_id\] from \[webhook_event\] where \[event_name\] in \(\?, \?, \?\)\)/);
+  assert.deepEqual(filtered.bindings, ['contact.created', 'contact.*', '*']);
   // By the normalised key, compared exactly: the column collation (case- or accent-insensitive or not) plays no part.
   const b = associateByNameQuery(k, ' A\u030aSE ').toSQL();
   assert.equal(b.sql, 'select top (?) * from [associate] where [name_key] = ?');
