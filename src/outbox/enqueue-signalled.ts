@@ -67,9 +67,9 @@ export function subscribersSql(k: Knex, eventName: string): CompiledSubscribers 
  * Bindings: the subscriber select's, then name, primary key, data, changed by, timestamp, created; time prefix,
  * next_attempt_at, created.
  */
-export function pgEnqueueSignalledSql(k: Knex, eventName: string): string {
+function pgEnqueueSignalledSql(subscribers: string): string {
   return `with subs as (
-  ${subscribersSql(k, eventName).sql}
+  ${subscribers}
 ), ev as (
   insert into wa_event (name, primary_key, data, changed_by_associate_id, timestamp, created)
   select ?, ?, ?, ?, ?, ? where exists (select 1 from subs)
@@ -86,12 +86,13 @@ select (select event_id from ev) as event_id, array(select webhook_id from dl) a
 
 async function enqueueSignalledPg(k: Knex, event: SignalledEvent, now: number): Promise<EnqueueResult> {
   const timePrefix = newEventUuid(now).slice(0, 13);
+  const subscribers = subscribersSql(k, event.eventName);
   const bindings = [
-    ...subscribersSql(k, event.eventName).bindings,
+    ...subscribers.bindings,
     event.eventName, event.primaryKey, storedEventData(event), event.changedByAssociateId, event.timestamp.getTime(), now,
     timePrefix, now, now,
   ] as Knex.RawBinding[];
-  const { rows } = (await k.raw(pgEnqueueSignalledSql(k, event.eventName), bindings)) as { rows: Array<{ event_id: unknown; webhook_ids: unknown[] }> };
+  const { rows } = (await k.raw(pgEnqueueSignalledSql(subscribers.sql), bindings)) as { rows: Array<{ event_id: unknown; webhook_ids: unknown[] }> };
   const row = rows[0];
   if (row?.event_id == null) return { eventId: null, deliveries: 0 };
   const webhookIds = row.webhook_ids.map(toInt);
