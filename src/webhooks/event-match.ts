@@ -13,14 +13,10 @@
 /** `webhook12.started` and the like: NetServer's state events (outbox/state-event.ts). */
 const stateEventForm = /^webhook\d+\./i;
 
-export const catchAll = '*';
+const catchAll = '*';
 
 export function isStateEventName(name: string): boolean {
   return stateEventForm.test(name);
-}
-
-export function isWildcard(subscription: string): boolean {
-  return subscription === catchAll || subscription.endsWith('.*');
 }
 
 /** Names longer than this are looked up as themselves only (no stored subscription is longer: event_name is 400). */

@@ -70,19 +70,23 @@ function text(field: string, v: string | null | undefined, max: number, required
   return s;
 }
 
-export function validateEventName(field: string, name: string | null | undefined): string {
+/** A required name of at most maxEventNameLength characters, trimmed; its form is checked by the caller. */
+function requiredName(field: string, name: string | null | undefined): string {
   const s = (name ?? '').trim();
   if (!s) throw invalidArgument(field, 'is required');
   if (s.length > maxEventNameLength) throw invalidArgument(field, `is longer than ${maxEventNameLength} characters`);
+  return s;
+}
+
+export function validateEventName(field: string, name: string | null | undefined): string {
+  const s = requiredName(field, name);
   if (!eventNamePattern.test(s)) throw invalidArgument(field, `'${s.slice(0, 80)}' is not an event name of the form entity.verb`);
   return s;
 }
 
 /** One entry of a hook's Events: an event name or one of the wildcard forms. */
 export function validateSubscription(field: string, name: string | null | undefined): string {
-  const s = (name ?? '').trim();
-  if (!s) throw invalidArgument(field, 'is required');
-  if (s.length > maxEventNameLength) throw invalidArgument(field, `is longer than ${maxEventNameLength} characters`);
+  const s = requiredName(field, name);
   if (!eventNamePattern.test(s) && !wildcardPattern.test(s)) {
     throw invalidArgument(field, `'${s.slice(0, 80)}' is not an event name of the form entity.verb, nor entity.* or *`);
   }
