@@ -321,14 +321,13 @@ program.command('import').description('import webhooks from another system')
       await db.close();
     }
   });
-registerDeliveryCommands(program, async () => {
+/** The migrated database of the global options, for the commands that read or change it directly. */
+const openFromOptions = async (): Promise<Database> => {
   const { config, logger } = setup(program.opts());
   return openMigrated(config, logger);
-});
-registerWebhookCommands(program, async () => {
-  const { config, logger } = setup(program.opts());
-  return openMigrated(config, logger);
-});
+};
+registerDeliveryCommands(program, openFromOptions);
+registerWebhookCommands(program, openFromOptions);
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {
     const password = await readPassword(`password of ${name}`);
