@@ -93,7 +93,7 @@ export const configKeys = {
   targetAllowlist: ['TARGET_ALLOWLIST', list.default([]), 'Hosts or CIDRs allowed even though private (comma separated)'],
   targetHostsFile: ['TARGET_HOSTS_FILE', z.string().optional(),
     'hosts(5)-format file consulted before DNS when resolving target names (split-horizon setups, tests); the address policy still applies'],
-  pingOnSave: ['PING_ON_SAVE', bool.default(true), 'SaveWebhook first POSTs a signed test event and refuses the save unless 2xx (NetServer behaviour)'],
+  pingOnSave: ['PING_ON_SAVE', bool.default(true), 'SaveWebhook first POSTs a signed test event and refuses the save unless 2xx (NetServer behaviour), when the saved hook will be Active and is new, becomes Active, or changes its target, secret or headers'],
   contextIdentifier: ['CONTEXT_IDENTIFIER', z.string().default('Default'), 'ContextIdentifier in payloads (NetServer onsite: "Default")'],
   userAgent: ['USER_AGENT', z.string().default('NetServer-Webhook/8.8 (webhook-agent)'), 'User-Agent of deliveries'],
   secretKey: ['SECRET_ENCRYPTION_KEY', secretKeySchema.optional(), 'Optional key (32+ chars) to encrypt webhook secrets at rest'],

@@ -13,6 +13,7 @@ import { enqueueSignalledEvent } from '../outbox/enqueue-signalled.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { fireStateEvent } from '../outbox/state-event.js';
 import { notifyOutbox } from '../outbox/outbox-notify.js';
+import { saveNeedsPing } from '../webhooks/save-ping.js';
 import { validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
 
@@ -83,42 +84,43 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
     if (refused) throw new AppError('invalid_argument', `TargetUrl: ${refused}`, { field: 'TargetUrl' });
   }
 
-  return {
-    createDefaultWebhook,
-
-    async saveWebhook(draft: WebhookDraft, by: AssociateSummary): Promise<Webhook> {
-      const id = draft.webhookId ?? 0;
-      if (!Number.isInteger(id) || id < 0) throw new AppError('invalid_argument', 'WebhookId: must be 0 (new) or an existing id', { field: 'WebhookId' });
-      // Read before the transaction, because validation needs the stored values (omitted members keep them) and the
-      // ping uses them, and the ping is an HTTP call no transaction may stay open across. Another save of this hook
-      // may commit meanwhile (a slow ping leaves seconds for that), so the state is decided again below, from the
-      // row as locked.
-      const existing = id > 0 ? await getWebhook(db.knex, id, secretOpts) : null;
-      if (id > 0 && !existing) throw notFound(`Webhook ${id}`);
-      const input = validateWebhook(existing ? withStoredValues(draft, existing) : draft,
-        { allowInsecureTargets: config.allowInsecureTargets, existingState: existing?.state });
-      const keepsState = (draft.state ?? 'Unknown') === 'Unknown';
-      await assertTargetAllowed(input.targetUrl);
-      if (config.pingOnSave) {
-        const ping = await target.sendTestEvent(input, by.associateId);
-        if (!ping.ok) {
-          throw new AppError('target_refused', `TargetUrl did not accept the test event, so the webhook was not saved: ${ping.message}`,
-            { field: 'TargetUrl', friendlyText: 'The webhook target did not answer the test event with 200 OK' });
-        }
+  /** One read-ping-write pass of saveWebhook; null when the write found a ping due that this pass did not send. */
+  async function savePass(id: number, draft: WebhookDraft, by: AssociateSummary): Promise<Webhook | null> {
+    // Read before the transaction, because validation needs the stored values (omitted members keep them) and the
+    // ping uses them, and the ping is an HTTP call no transaction may stay open across. Another save of this hook
+    // may commit meanwhile (a slow ping leaves seconds for that), so the state is decided again below, from the
+    // row as locked.
+    const existing = id > 0 ? await getWebhook(db.knex, id, secretOpts) : null;
+    if (id > 0 && !existing) throw notFound(`Webhook ${id}`);
+    const input = validateWebhook(existing ? withStoredValues(draft, existing) : draft,
+      { allowInsecureTargets: config.allowInsecureTargets, existingState: existing?.state });
+    const keepsState = (draft.state ?? 'Unknown') === 'Unknown';
+    await assertTargetAllowed(input.targetUrl);
+    const pinged = config.pingOnSave && saveNeedsPing(input, existing);
+    if (pinged) {
+      const ping = await target.sendTestEvent(input, by.associateId);
+      if (!ping.ok) {
+        throw new AppError('target_refused', `TargetUrl did not accept the test event, so the webhook was not saved: ${ping.message}`,
+          { field: 'TargetUrl', friendlyText: 'The webhook target did not answer the test event with 200 OK' });
       }
-      const at = now();
-      // The transaction only touches the database (the ping is done), so when the database breaks a lock cycle by
-      // rolling it back (a worker turning this hook TooManyErrors locks usage, then webhook: the other order), it is
-      // run again instead of failing the save.
-      const { savedId, change } = await retryOnConflict(() => db.knex.transaction(async (trx) => {
+    }
+    const at = now();
+    const pingDue = new Error('a ping is due that this pass did not send');
+    // The transaction only touches the database (the ping is done), so when the database breaks a lock cycle by
+    // rolling it back (a worker turning this hook TooManyErrors locks usage, then webhook: the other order), it is
+    // run again instead of failing the save.
+    let written: { savedId: number; change: { from: string; to: string } | null };
+    try {
+      written = await retryOnConflict(() => db.knex.transaction(async (trx) => {
         if (id === 0) return { savedId: await createWebhook(trx, input, at, by.associateId, secretOpts), change: null };
         // The state as committed by whoever saved last, locked until this transaction ends (lockWebhookState), so
-        // that concurrent saves take turns: each decides started/stopped and the error-count reset from what the
-        // previous one left, and the state events go out in the order the changes commit. An omitted State keeps
-        // this state, not the one read before the ping.
+        // that concurrent saves take turns: each decides started/stopped, the error-count reset and the ping from
+        // what the previous one left, and the state events go out in the order the changes commit. An omitted
+        // State keeps this state, not the one read before the ping.
         const lockedState = await lockWebhookState(trx, id);
         if (lockedState === null) throw notFound(`Webhook ${id}`);
         const row = keepsState ? { ...input, state: lockedState } : input;
+        if (config.pingOnSave && !pinged && saveNeedsPing(row, existing, lockedState)) throw pingDue;
         if (!(await updateWebhook(trx, id, row, at, by.associateId, secretOpts))) throw notFound(`Webhook ${id}`);
         if (lockedState !== row.state) {
           // A hook made Active again starts a fresh error count (else its next failure would disable it at once),
@@ -132,15 +134,35 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
         }
         return { savedId: id, change: lockedState === row.state ? null : { from: lockedState, to: row.state } };
       }));
-      const saved = await getWebhook(db.knex, savedId, secretOpts);
-      if (!saved) throw notFound(`Webhook ${savedId}`);
-      if (change) {
-        deps.logger?.warn({ webhookId: saved.webhookId, webhookName: saved.name, ...change, byAssociateId: by.associateId },
-          `webhook state changed: ${change.to}${change.to === 'Active' ? ' (parked deliveries drain now)' : ''}`);
+    } catch (err) {
+      if (err === pingDue) return null;
+      throw err;
+    }
+    const { savedId, change } = written;
+    const saved = await getWebhook(db.knex, savedId, secretOpts);
+    if (!saved) throw notFound(`Webhook ${savedId}`);
+    if (change) {
+      deps.logger?.warn({ webhookId: saved.webhookId, webhookName: saved.name, ...change, byAssociateId: by.associateId },
+        `webhook state changed: ${change.to}${change.to === 'Active' ? ' (parked deliveries drain now)' : ''}`);
+    }
+    // A hook made Active again drains its parked deliveries: wake the worker.
+    if (saved.state === 'Active') deps.wake?.();
+    return saved;
+  }
+
+  return {
+    createDefaultWebhook,
+
+    async saveWebhook(draft: WebhookDraft, by: AssociateSummary): Promise<Webhook> {
+      const id = draft.webhookId ?? 0;
+      if (!Number.isInteger(id) || id < 0) throw new AppError('invalid_argument', 'WebhookId: must be 0 (new) or an existing id', { field: 'WebhookId' });
+      // A pass ends without a save when its transaction finds the hook changed since the read so that a ping is due
+      // that the pass did not send (another save made it Active meanwhile): the next pass reads again and pings.
+      for (let pass = 1; ; pass++) {
+        const r = await savePass(id, draft, by);
+        if (r) return r;
+        if (pass >= 3) throw new AppError('conflict', `Webhook ${id} kept changing while it was being saved; nothing was changed. Try again.`);
       }
-      // A hook made Active again drains its parked deliveries: wake the worker.
-      if (saved.state === 'Active') deps.wake?.();
-      return saved;
     },
 
     async getWebhook(id: number): Promise<Webhook> {

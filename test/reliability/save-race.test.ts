@@ -1,22 +1,25 @@
 /**
- * Concurrent saves of one webhook (issue 8, item 3). Two SaveWebhook calls overlap while the target answers the
- * save-time ping slowly: one sets Stopped, the other, started 0.3 s later, sets Active. Before the fix the state that
- * decides webhook{id}.started / .stopped was read before the ping, so the second save, having read "Active" before
- * the first one committed "Stopped", saw no change: the hook ended Active, only `.stopped` was enqueued and its error
- * count was not reset. Now the decision is taken inside the save's transaction from the row read under lock.
+ * Concurrent saves of one webhook (issue 8, item 3). Two SaveWebhook calls overlap while one of them is slow between
+ * its read of the hook and its write (a slow save-time ping): one sets Stopped, the other, started 0.3 s later, sets
+ * Active. Before the fix the state that decides webhook{id}.started / .stopped was read before the ping, so the
+ * second save, having read "Active" before the first one committed "Stopped", saw no change: the hook ended Active,
+ * only `.stopped` was enqueued and its error count was not reset. Now the decision is taken inside the save's
+ * transaction from the row read under lock.
  *
- * The receiver is real (loopback HTTP) and holds each ping until the test lets it answer, so each case fixes one
- * interleaving, whatever the machine's speed: the later save has read the hook (its ping has arrived) before the
- * earlier one commits. Checked on SQLite and PostgreSQL, through the agent and once through the SOAP face; the
- * state events enqueued must follow the state changes committed, and the final state must be the last one saved.
+ * Each case fixes one interleaving, whatever the machine's speed: the gate holds a save after its read until the test
+ * releases it. Through the agent, a save is held in its target URL check (every save makes one, after the read; a
+ * Stopped save sends no ping since issue 15); through the SOAP face, an Active save is held in its ping, which the
+ * real loopback receiver answers only when released. Checked on SQLite and PostgreSQL; the state events enqueued
+ * must follow the state changes committed, and the final state must be the last one saved.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { AddressInfo } from 'node:net';
 import { dialectAvailability, testDialects } from '../helpers/db.js';
 import { startApp, textAt, webhookXml, type TestApp } from '../helpers/app.js';
-import { createWebhookAgent, type WebhookAgent } from '../../src/agent/webhook-agent.js';
+import { createWebhookAgent, type TargetPort, type WebhookAgent } from '../../src/agent/webhook-agent.js';
 import { secretCodecFor } from '../../src/store/secret-codec.js';
 import { ARRAY_ROWS_MARK } from '../../src/store/db.js';
 import { webhookStateLockSql } from '../../src/store/webhook-repository.js';
@@ -34,15 +37,19 @@ function deferred(): Deferred {
 }
 
 /**
- * A webhook target on 127.0.0.1 that answers a test ping carrying an `X-Save` header only when release(tag) is
- * called; everything else gets 200 at once.
+ * Holds tagged saves after their read: a webhook target on 127.0.0.1 that answers a test ping carrying an `X-Save`
+ * header only when release(tag) is called (everything else gets 200 at once), and a TargetPort around the app's
+ * whose URL check waits the same way for a save run by `as(tag, ...)`. One release lets both holds of a save pass.
  */
 interface PingGate {
   url: string;
   arrived(tag: string): Promise<void>;
   release(tag: string): void;
-  /** Tags of the held pings, in arrival order. */
+  /** Tags of the held saves, in arrival order. */
   order: string[];
+  /** `base` with its URL check held for saves run inside `as`. */
+  target(base: TargetPort): TargetPort;
+  as<T>(tag: string, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -55,6 +62,12 @@ async function startPingGate(): Promise<PingGate> {
     return d;
   };
   const order: string[] = [];
+  const hold = (tag: string) => {
+    if (!order.includes(tag)) order.push(tag);
+    slot(arrivals, tag).resolve();
+    return slot(releases, tag).promise;
+  };
+  const tags = new AsyncLocalStorage<string>();
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -63,9 +76,7 @@ async function startPingGate(): Promise<PingGate> {
         res.end('ok');
         return;
       }
-      order.push(tag);
-      slot(arrivals, tag).resolve();
-      void slot(releases, tag).promise.then(() => res.end('ok'));
+      void hold(tag).then(() => res.end('ok'));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -74,6 +85,15 @@ async function startPingGate(): Promise<PingGate> {
     arrived: (tag) => slot(arrivals, tag).promise,
     release: (tag) => slot(releases, tag).resolve(),
     order,
+    target: (base) => ({
+      async checkTargetUrl(url) {
+        const tag = tags.getStore();
+        if (tag !== undefined) await hold(tag);
+        return base.checkTargetUrl(url);
+      },
+      sendTestEvent: (hook, associateId) => base.sendTestEvent(hook, associateId),
+    }),
+    as: (tag, fn) => tags.run(tag, fn),
     close: () => new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());
@@ -108,7 +128,7 @@ for (const dialect of testDialects) {
       gate = await startPingGate();
       app = await startApp(dialect, { env: { PING_ON_SAVE: 'true' } });
       // The agent as the app builds it (same database, target port and secret codec), called directly.
-      agent = createWebhookAgent({ db: app.db, config: app.config, target: app.delivery.target, secrets: secretCodecFor(app.config) });
+      agent = createWebhookAgent({ db: app.db, config: app.config, target: gate.target(app.delivery.target), secrets: secretCodecFor(app.config) });
       const admin = (await app.db.knex('associate').where('name', 'admin').first('associate_id')) as { associate_id: unknown };
       by = { associateId: Number(admin.associate_id), name: 'admin', fullName: '', userName: 'admin', personId: 0, deleted: false };
     });
@@ -149,7 +169,7 @@ for (const dialect of testDialects) {
     }
 
     const save = (id: number, tag: string, state: WebhookState | undefined) => () =>
-      agent.saveWebhook({ webhookId: id, headers: { 'X-Save': tag }, ...(state ? { state } : {}) } satisfies WebhookDraft, by);
+      gate.as(tag, () => agent.saveWebhook({ webhookId: id, headers: { 'X-Save': tag }, ...(state ? { state } : {}) } satisfies WebhookDraft, by));
 
     test('Stopped, then Active 0.3 s later, committed in that order: ends Active with .stopped then .started, errors reset', async () => {
       tried += 1;
@@ -194,7 +214,7 @@ for (const dialect of testDialects) {
       notes.push('Stopped<omitted');
     });
 
-    test('both pings answered at once, 10 rounds: the state events always follow the committed states', async () => {
+    test('both saves released at once, 10 rounds: the state events always follow the committed states', async () => {
       tried += 1;
       const id = await watchedHook('race-4');
       let state: WebhookState = 'Active';
@@ -278,7 +298,7 @@ for (const dialect of testDialects) {
       });
     }
 
-    test('through the SOAP face: Stopped, then Active 0.3 s later: ends Active with .stopped then .started', async () => {
+    test('through the SOAP face: Active held in its ping while a Stopped save commits: ends Active with .stopped then .started', async () => {
       tried += 1;
       const id = await watchedHook('race-soap');
       const soapSave = (tag: string, state: WebhookState) => async () => {
@@ -288,7 +308,13 @@ for (const dialect of testDialects) {
         assert.equal(r.succeeded, true, r.text);
         return textAt(r.response, 'State');
       };
-      await race({ tag: 'rs-stop', save: soapSave('rs-stop', 'Stopped') }, { tag: 'rs-start', save: soapSave('rs-start', 'Active') }, 'first');
+      // The Active save reads "Active" and pings (its headers change); the Stopped save sends no ping and commits
+      // while that ping is held; the Active save then commits on top of it.
+      const starting = soapSave('rs-start', 'Active')();
+      await gate.arrived('rs-start');
+      assert.equal(await soapSave('rs-stop', 'Stopped')(), 'Stopped');
+      gate.release('rs-start');
+      assert.equal(await starting, 'Active');
       const got = await app.call(88, 'GetWebhook', `<WebhookId>${id}</WebhookId>`);
       assert.equal(textAt(got.response, 'State'), 'Active', got.text);
       assert.deepEqual(await stateEvents(id), ['stopped', 'started']);
