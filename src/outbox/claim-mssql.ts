@@ -1,7 +1,8 @@
 /**
  * SQL Server claim: a CTE that reads due rows WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK), ordered by the
  * claim index (ix_wa_delivery_claim: status, next_attempt_at, delivery_id), updated through the CTE with
- * OUTPUT inserted.* so the claimed rows come back from the same statement.
+ * OUTPUT inserted.* INTO a table variable the batch then selects from, so the claimed rows come back from the same
+ * statement.
  * - UPDLOCK + ROWLOCK: a claimed row is locked for update, row by row (no page/table locks between workers).
  * - READPAST: skip rows another worker is claiming instead of waiting on them.
  * - READCOMMITTEDLOCK: keeps the locking read under READ_COMMITTED_SNAPSHOT (RCSI), where READPAST/UPDLOCK would
@@ -12,24 +13,55 @@
  * uncommitted claim or outcome only shifts when the next delivery of that webhook starts; it cannot double-claim a
  * row, which the UPDLOCK read prevents.
  * TOP + ORDER BY inside the CTE: UPDATE TOP (n) alone has no order.
- * The skip list (webhooks whose target is saturated or whose circuit is open, claim-types.ts) comes as one JSON
- * array read with OPENJSON (SQL Server 2016+), so the statement text stays the same whatever its length.
+ * OUTPUT ... INTO, never a bare OUTPUT: SQL Server refuses OUTPUT without INTO (Msg 334) on a table with an enabled
+ * trigger, which a DBA or other software may add to any table of a CRM database (store/mssql-output.ts).
+ * Id lists (the skip list, a run's heads) are bound one parameter per id, `IN (?, ?, ...)`, not read from a JSON
+ * array with OPENJSON: OPENJSON needs database compatibility level 130, and a CRM database upgraded in place from
+ * SQL Server 2014 or older keeps its lower level on a newer server. A request takes at most 2,100 parameters
+ * (mssqlIdList).
  */
 import type { Knex } from 'knex';
-import { skipBinding, sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest, type RunRequest } from './claim-types.js';
+import { chunked } from '../store/row-mapping.js';
+import { outputTableDeclaration } from '../store/mssql-output.js';
+import { sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest, type RunRequest } from './claim-types.js';
 
 export const mssqlClaimHints = 'WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)';
 
+/** SQL Server takes at most 2,100 parameters per request; an id list binds at most this many, leaving room. */
+export const MSSQL_MAX_LIST_PARAMETERS = 2000;
+
+/**
+ * `(?, ?, ...)` and its bindings for a list of integer ids. Past MSSQL_MAX_LIST_PARAMETERS the rest are written as
+ * integer literals (checked to be safe integers, so nothing but digits reaches the text). Empty lists have no SQL
+ * form (`IN ()` is a syntax error): callers leave the predicate out.
+ */
+export function mssqlIdList(ids: readonly number[]): { sql: string; bindings: number[] } {
+  const clean = ids.map(Number).filter(Number.isSafeInteger);
+  if (clean.length === 0) throw new RangeError('mssqlIdList: an empty list has no SQL form');
+  const bound = clean.slice(0, MSSQL_MAX_LIST_PARAMETERS);
+  const inlined = clean.slice(MSSQL_MAX_LIST_PARAMETERS).map(String);
+  return { sql: `(${[...bound.map(() => '?'), ...inlined].join(', ')})`, bindings: bound };
+}
+
+/** The claim's and the run's OUTPUT columns, in the table variable they go INTO. */
+const claimedColumns = { delivery_id: 'bigint', attempt_count: 'int', lease_token: 'nvarchar(36)' } as const;
+const claimedTable = outputTableDeclaration('@claimed', claimedColumns);
+const claimedOutput = 'OUTPUT inserted.delivery_id, inserted.attempt_count, inserted.lease_token INTO @claimed';
+const selectClaimed = 'SELECT delivery_id, attempt_count, lease_token FROM @claimed;';
+
 export function mssqlClaimSql(req: ClaimRequest): ClaimSql {
+  const skipIds = (req.skipWebhookIds ?? []).map(Number).filter(Number.isSafeInteger);
+  const skip = skipIds.length > 0 ? mssqlIdList(skipIds) : undefined;
   const sql = `
+${claimedTable};
 WITH picked AS (
   SELECT TOP (?) d.delivery_id, d.lease_until, d.lease_token, d.attempt_count, d.held
   FROM [wa_delivery] AS d ${mssqlClaimHints}
   WHERE d.status = 'pending'
     AND d.next_attempt_at <= ?
     AND (d.lease_until IS NULL OR d.lease_until <= ?)
-    AND EXISTS (SELECT 1 FROM [webhook] AS w WHERE w.webhook_id = d.webhook_id AND w.state = 1)
-    AND d.webhook_id NOT IN (SELECT CAST([value] AS bigint) FROM OPENJSON(?))
+    AND EXISTS (SELECT 1 FROM [webhook] AS w WHERE w.webhook_id = d.webhook_id AND w.state = 1)${skip ? `
+    AND d.webhook_id NOT IN ${skip.sql}` : ''}
     AND NOT EXISTS (
       SELECT 1 FROM [wa_delivery] AS o WITH (READUNCOMMITTED)
       WHERE o.webhook_id = d.webhook_id
@@ -41,8 +73,9 @@ WITH picked AS (
 )
 UPDATE picked
 SET lease_until = ?, lease_token = ?, attempt_count = attempt_count + 1, held = 0
-OUTPUT inserted.delivery_id, inserted.attempt_count, inserted.lease_token;`;
-  return { sql, bindings: [req.limit, req.now, req.now, skipBinding(req), req.now, req.now + req.leaseMs, req.token] };
+${claimedOutput};
+${selectClaimed}`;
+  return { sql, bindings: [req.limit, req.now, req.now, ...(skip?.bindings ?? []), req.now, req.now + req.leaseMs, req.token] };
 }
 
 export async function claimMssql(knex: Knex, req: ClaimRequest): Promise<Claim[]> {
@@ -56,14 +89,23 @@ export async function claimMssql(knex: Knex, req: ClaimRequest): Promise<Claim[]
  * LATERAL. The candidates are read WITH (READCOMMITTEDLOCK) (committed rows under RCSI too) and without READPAST:
  * skipping a locked row would let a younger delivery pass it. The UPDATE re-checks status and lease on the row it
  * locks; nothing else can claim these rows while their head is leased.
+ * A run stops before the first leased candidate of its head: `first_leased`, a window MIN over the head's candidates,
+ * so the candidates are read once (SQL Server does not materialise a CTE: the NOT EXISTS over a second reference to
+ * it, as PostgreSQL and SQLite write it, ran the CROSS APPLY twice).
+ * At most MSSQL_MAX_LIST_PARAMETERS heads per statement (extendRunsMssql runs one statement per chunk).
  */
 export function mssqlRunSql(req: RunRequest): ClaimSql {
+  if (req.heads.length > MSSQL_MAX_LIST_PARAMETERS) throw new RangeError(`mssqlRunSql: at most ${MSSQL_MAX_LIST_PARAMETERS} heads per statement`);
+  const heads = mssqlIdList(req.heads);
   const sql = `
+${claimedTable};
 WITH heads AS (
   SELECT h.delivery_id, h.webhook_id FROM [wa_delivery] AS h
-  WHERE h.delivery_id IN (SELECT CAST([value] AS bigint) FROM OPENJSON(?)) AND h.lease_token = ?
+  WHERE h.delivery_id IN ${heads.sql} AND h.lease_token = ?
 ), cand AS (
-  SELECT heads.delivery_id AS head_id, r.delivery_id, r.lease_until FROM heads
+  SELECT r.delivery_id,
+    MIN(CASE WHEN r.lease_until > ? THEN r.delivery_id END) OVER (PARTITION BY heads.delivery_id) AS first_leased
+  FROM heads
   CROSS APPLY (
     SELECT TOP (?) t.delivery_id, t.lease_until FROM [wa_delivery] AS t WITH (READCOMMITTEDLOCK)
     WHERE t.webhook_id = heads.webhook_id
@@ -72,28 +114,31 @@ WITH heads AS (
       AND (t.next_attempt_at <= ? OR t.held = 1)
     ORDER BY t.delivery_id
   ) AS r
-), picked AS (
-  SELECT c.delivery_id FROM cand AS c
-  WHERE NOT EXISTS (SELECT 1 FROM cand AS l WHERE l.head_id = c.head_id AND l.delivery_id <= c.delivery_id AND l.lease_until > ?)
 )
 UPDATE d
 SET lease_until = ?, lease_token = ?, attempt_count = d.attempt_count + 1, held = 0,
   next_attempt_at = CASE WHEN d.next_attempt_at < ? THEN d.next_attempt_at ELSE ? END
-OUTPUT inserted.delivery_id, inserted.attempt_count, inserted.lease_token
+${claimedOutput}
 FROM [wa_delivery] AS d WITH (ROWLOCK)
-JOIN picked ON picked.delivery_id = d.delivery_id
-WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= ?);`;
+JOIN cand ON cand.delivery_id = d.delivery_id
+WHERE (cand.first_leased IS NULL OR cand.delivery_id < cand.first_leased)
+  AND d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until <= ?);
+${selectClaimed}`;
   return {
     sql,
-    bindings: [JSON.stringify(req.heads.map(Number)), req.token, req.tail, req.now, req.now, req.now + req.leaseMs, req.token, req.now, req.now, req.now],
+    bindings: [...heads.bindings, req.token, req.now, req.tail, req.now, req.now + req.leaseMs, req.token, req.now, req.now, req.now],
   };
 }
 
 export async function extendRunsMssql(knex: Knex, req: RunRequest): Promise<Claim[]> {
   if (req.tail <= 0 || req.heads.length === 0) return [];
-  const { sql, bindings } = mssqlRunSql(req);
-  const rows = (await knex.raw(sql, bindings)) as Array<{ delivery_id: unknown; attempt_count: unknown; lease_token: unknown }>;
-  return sortClaims(rows.map(toClaim));
+  const out: Claim[] = [];
+  for (const heads of chunked(req.heads, MSSQL_MAX_LIST_PARAMETERS)) {
+    const { sql, bindings } = mssqlRunSql({ ...req, heads });
+    const rows = (await knex.raw(sql, bindings)) as Array<{ delivery_id: unknown; attempt_count: unknown; lease_token: unknown }>;
+    out.push(...rows.map(toClaim));
+  }
+  return sortClaims(out);
 }
 
 /**
@@ -102,6 +147,7 @@ export async function extendRunsMssql(knex: Knex, req: RunRequest): Promise<Clai
  */
 export function mssqlHoldSql(req: HoldRequest): ClaimSql {
   const sql = `
+${outputTableDeclaration('@held', { delivery_id: 'bigint' })};
 WITH blocked AS (
   SELECT TOP (?) b.delivery_id, b.next_attempt_at, b.held
   FROM [wa_delivery] AS b ${mssqlClaimHints}
@@ -119,7 +165,8 @@ WITH blocked AS (
 )
 UPDATE blocked
 SET next_attempt_at = ?, held = 1
-OUTPUT inserted.delivery_id;`;
+OUTPUT inserted.delivery_id INTO @held;
+SELECT delivery_id FROM @held;`;
   return { sql, bindings: [req.limit, req.dueBefore ?? req.now, req.now, req.now, req.holdUntil] };
 }
 

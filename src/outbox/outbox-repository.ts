@@ -14,6 +14,7 @@ import { chunked, knexOf, toInt, withTransaction, type Queryable } from '../stor
 import { parseHeaders, parseProperties } from '../store/webhook-repository.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { notifyOutbox } from './outbox-notify.js';
+import { returningInto } from '../store/mssql-output.js';
 
 /** Rows per multi-row INSERT into wa_delivery: 7 parameters a row stays under SQL Server's 2100. */
 const DELIVERY_INSERT_CHUNK = 250;
@@ -60,7 +61,7 @@ export async function enqueueEvent(
   if (ids.length === 0) return { eventId: null, deliveries: 0 };
   const now = opts.now ?? Date.now();
   return withTransaction(db, async (trx) => {
-    const inserted = (await trx('wa_event')
+    const inserted = (await returningInto(trx, trx('wa_event')
       .insert({
         name: event.eventName,
         primary_key: event.primaryKey,
@@ -68,8 +69,7 @@ export async function enqueueEvent(
         changed_by_associate_id: event.changedByAssociateId,
         timestamp: event.timestamp.getTime(),
         created: now,
-      })
-      .returning('event_id')) as Array<{ event_id: unknown } | number>;
+      }), { event_id: 'bigint' })) as Array<{ event_id: unknown } | number>;
     const first = inserted[0];
     const eventId = toInt(typeof first === 'object' ? first.event_id : first);
     for (const part of chunked(ids, DELIVERY_INSERT_CHUNK)) {

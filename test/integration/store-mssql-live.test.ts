@@ -5,13 +5,15 @@
  */
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { backfillEventRows, createWebhook, getWebhook } from '../../src/store/webhook-repository.js';
 import { createAssociate } from '../../src/store/associate-repository.js';
 import { insertTicket, touchTicket } from '../../src/store/ticket-repository.js';
 import { createSecretCodec } from '../../src/store/secret-codec.js';
 import { associateAndTicketChecks, sampleInput, webhookRepositoryChecks } from './store-checks.js';
+import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
+import { claimAndLoad } from '../../src/outbox/claim-deliveries.js';
 
 const skip = process.env.MSSQL_URL ? undefined : 'MSSQL_URL is not set (opt-in SQL Server suite)';
 
@@ -45,6 +47,29 @@ describe('store on SQL Server (live)', { skip }, () => {
       assert.equal(await touchTicket(db, `t${tag}`.padEnd(64, '0'), now, 60_000), a.associateId);
     } finally {
       for (const t of triggers) await db.knex.raw(`DROP TRIGGER IF EXISTS [${t}]`);
+    }
+  });
+
+  test('the outbox statements (event insert, hold, claim with a skip list, runs) work with enabled triggers and without OPENJSON', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const triggers = ['wa_event', 'wa_delivery'].map((t) => [t, `wa_test_trg_${t}_${tag}`] as const);
+    for (const [table, name] of triggers) await db.knex.raw(`CREATE TRIGGER [${name}] ON [${table}] AFTER INSERT, UPDATE AS BEGIN SET NOCOUNT ON; END`);
+    try {
+      const secrets = createSecretCodec();
+      const hook = await createWebhook(db, sampleInput(), new Date(), 0, { secrets });
+      const other = await createWebhook(db, sampleInput(), new Date(), 0, { secrets });
+      const now = Date.now();
+      const event = (n: number) => ({ eventName: 'contact.created', primaryKey: n, data: {}, changedByAssociateId: 1, timestamp: new Date(now) });
+      for (let n = 1; n <= 3; n++) assert.ok((await enqueueEvent(db, event(n), [hook, other], { now })).eventId);
+      const token = randomUUID();
+      const { deliveries, held } = await claimAndLoad(db, { now, leaseMs: 60_000, limit: 1000, token, skipWebhookIds: [other], runLength: 3 },
+        { now, holdUntil: now + 60_000, limit: 1000 }, { secrets });
+      assert.ok(held >= 0);
+      const mine = deliveries.filter((d) => d.webhookId === hook || d.webhookId === other);
+      assert.equal(mine.length, 3, 'the head and its run of two, none of the skipped webhook');
+      assert.ok(mine.every((d) => d.webhookId === hook));
+    } finally {
+      for (const [, name] of triggers) await db.knex.raw(`DROP TRIGGER IF EXISTS [${name}]`);
     }
   });
 });
