@@ -21,14 +21,14 @@
  * (mssqlIdList).
  */
 import type { Knex } from 'knex';
-import { chunked } from '../store/row-mapping.js';
+import { chunked, MAX_BINDINGS } from '../store/row-mapping.js';
 import { outputTableDeclaration } from '../store/mssql-output.js';
 import { sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest, type RunRequest } from './claim-types.js';
 
 export const mssqlClaimHints = 'WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)';
 
 /** SQL Server takes at most 2,100 parameters per request; an id list binds at most this many, leaving room. */
-export const MSSQL_MAX_LIST_PARAMETERS = 2000;
+export const MSSQL_MAX_LIST_PARAMETERS = MAX_BINDINGS;
 
 /**
  * `(?, ?, ...)` and its bindings for a list of integer ids. Past MSSQL_MAX_LIST_PARAMETERS the rest are written as
