@@ -9,6 +9,7 @@
  * time the event was signalled stays in wa_event.created, which is what the log shows and filters on.
  * Every write is fenced by status, so a delivery a worker holds (pending, leased) is never touched.
  */
+import type { Knex } from 'knex';
 import { chunked, knexOf, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
 import { deliveryStatusNames, type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus } from './delivery-log-types.js';
 import { notifyOutbox } from './outbox-notify.js';
@@ -181,23 +182,33 @@ export async function purgeDeliveries(db: Queryable, webhookId: number, opts: { 
 
 
 /**
+ * The statement behind attemptChart: attempts of a webhook since `start`, counted per bucket of `bucketMs`.
+ * The bucket number is an integer division of epoch ms, the same on every dialect. Start and size are literals (a
+ * parameter in SELECT and another in GROUP BY would be two different expressions to the database), each CAST to
+ * bigint: SQL Server types an integer literal above 2,147,483,647 as decimal, which made the division decimal and
+ * the bucket numbers fractional, so every attempt not started exactly on a bucket boundary fell out of the chart.
+ */
+export function attemptChartQuery(k: Knex, webhookId: number, start: number, bucketMs: number): Knex.QueryBuilder {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(bucketMs) || bucketMs <= 0) throw new RangeError('chart start and bucket size are integers');
+  const bucket = k.raw(`(a.started_at - CAST(${start} AS bigint)) / CAST(${bucketMs} AS bigint)`);
+  return k('wa_attempt as a').join('wa_delivery as d', 'd.delivery_id', 'a.delivery_id')
+    .where('d.webhook_id', webhookId).where('a.started_at', '>=', start)
+    .select({ b: bucket })
+    .select(k.raw(`sum(case when a.outcome = 'success' then 1 else 0 end) as ok`))
+    .count({ n: '*' })
+    .groupBy(bucket);
+}
+
+/**
  * Attempts of a webhook per bucket (default: hours of the last 24 h), oldest first, empty buckets included.
- * Counted in SQL (integer division of epoch ms, the same on every dialect), so a busy hook costs one grouped scan
- * of the started_at index range.
+ * Counted in SQL (attemptChartQuery), so a busy hook costs one grouped scan of the started_at index range.
  */
 export async function attemptChart(db: Queryable, webhookId: number, opts: { now: number; bucketMs?: number; buckets?: number }): Promise<ChartBucket[]> {
   const bucketMs = Math.trunc(opts.bucketMs ?? 3600_000);
   const n = Math.trunc(opts.buckets ?? 24);
   const end = Math.ceil((opts.now + 1) / bucketMs) * bucketMs;
   const start = end - n * bucketMs;
-  const k = knexOf(db);
-  const bucket = k.raw(`(a.started_at - ${start}) / ${bucketMs}`);
-  const rows = (await k('wa_attempt as a').join('wa_delivery as d', 'd.delivery_id', 'a.delivery_id')
-    .where('d.webhook_id', webhookId).where('a.started_at', '>=', start)
-    .select({ b: bucket })
-    .select(k.raw(`sum(case when a.outcome = 'success' then 1 else 0 end) as ok`))
-    .count({ n: '*' })
-    .groupBy(bucket)) as Array<{ b: unknown; ok: unknown; n: unknown }>;
+  const rows = (await attemptChartQuery(knexOf(db), webhookId, start, bucketMs)) as Array<{ b: unknown; ok: unknown; n: unknown }>;
   const out: ChartBucket[] = Array.from({ length: n }, (_, i) => ({ start: start + i * bucketMs, succeeded: 0, failed: 0 }));
   for (const r of rows) {
     const b = out[toInt(r.b)];

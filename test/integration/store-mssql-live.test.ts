@@ -14,6 +14,7 @@ import { createSecretCodec } from '../../src/store/secret-codec.js';
 import { associateAndTicketChecks, sampleInput, webhookRepositoryChecks } from './store-checks.js';
 import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
 import { claimAndLoad } from '../../src/outbox/claim-deliveries.js';
+import { attemptChart } from '../../src/outbox/delivery-history.js';
 
 const skip = process.env.MSSQL_URL ? undefined : 'MSSQL_URL is not set (opt-in SQL Server suite)';
 
@@ -71,5 +72,21 @@ describe('store on SQL Server (live)', { skip }, () => {
     } finally {
       for (const [, name] of triggers) await db.knex.raw(`DROP TRIGGER IF EXISTS [${name}]`);
     }
+  });
+
+  test('the 24 h attempt chart counts attempts that did not start on the hour (bigint bucket division)', async () => {
+    const secrets = createSecretCodec();
+    const hook = await createWebhook(db, sampleInput(), new Date(), 0, { secrets });
+    const now = Date.now();
+    await enqueueEvent(db, { eventName: 'contact.created', primaryKey: 1, data: {}, changedByAssociateId: 1, timestamp: new Date(now) }, [hook], { now });
+    const row = (await db.knex('wa_delivery').where('webhook_id', hook).first('delivery_id')) as { delivery_id: unknown };
+    const at = [now - 90 * 60_000 + 1_234, now - 60_001, now - 17_000];
+    await db.knex('wa_attempt').insert(at.map((startedAt, i) => ({
+      delivery_id: Number(row.delivery_id), attempt_no: i + 1, started_at: startedAt, duration_ms: 5, outcome: i === 2 ? 'success' : 'failed',
+    })));
+    const chart = await attemptChart(db, hook, { now });
+    assert.equal(chart.length, 24);
+    assert.equal(chart.reduce((n, b) => n + b.succeeded + b.failed, 0), 3, JSON.stringify(chart));
+    assert.equal(chart.reduce((n, b) => n + b.succeeded, 0), 1);
   });
 });

@@ -207,3 +207,18 @@ test("SaveWebhook's locking read of the state: an update lock held to the transa
   assert.match(webhookStateLockSql('sqlite'), /^update webhook set state = state where webhook_id = \? returning state$/,
     'on SQLite a write comes first, so the transaction takes the write lock before it reads');
 });
+
+test('attempt chart: no integer literal above 2,147,483,647 outside a CAST to bigint (SQL Server types it decimal)', async () => {
+  const { attemptChartQuery } = await import('../../src/outbox/delivery-history.js');
+  const start = 1_699_916_400_000;
+  const { sql } = attemptChartQuery(k, 7, start, 3_600_000).toSQL();
+  // A decimal operand makes the bucket division decimal: fractional bucket numbers, and every attempt not started
+  // exactly on an hour dropped from the chart.
+  const bare = [...sql.matchAll(/(?<!CAST\()\b\d{10,}\b(?! AS bigint\))/g)].map((m) => m[0]).filter((n) => Number(n) > 2_147_483_647);
+  assert.deepEqual(bare, [], sql);
+  assert.match(sql, /\(a\.started_at - CAST\(1699916400000 AS bigint\)\) \/ CAST\(3600000 AS bigint\)/);
+  const grouped = /group by (.*)$/.exec(sql);
+  assert.ok(grouped && grouped[1].includes('CAST(1699916400000 AS bigint)'), 'the GROUP BY is the same expression as the select');
+  assert.throws(() => attemptChartQuery(k, 7, 1.5, 3_600_000), RangeError);
+  assert.throws(() => attemptChartQuery(k, 7, start, 0), RangeError);
+});
