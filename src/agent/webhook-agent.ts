@@ -12,7 +12,7 @@ import { cancelDeliveriesFor } from '../outbox/outbox-repository.js';
 import { enqueueSignalledEvent } from '../outbox/enqueue-signalled.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { fireStateEvent } from '../outbox/state-event.js';
-import { notifyOutbox } from '../outbox/outbox-notify.js';
+import { notifyOutbox } from '../outbox/outbox-backend.js';
 import { saveNeedsPing } from '../webhooks/save-ping.js';
 import { validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';

@@ -46,66 +46,41 @@
  * was in flight (its X-SuperOffice-Retry then counts that lease).
  */
 import type { Database } from '../store/db.js';
-import { claimPg, extendRunsPg, holdPg } from './claim-pg.js';
-import { claimMssql, extendRunsMssql, holdMssql } from './claim-mssql.js';
-import { claimSqlite, extendRunsSqlite, holdSqlite } from './claim-sqlite.js';
-import { sortClaims, type Claim, type ClaimRequest, type ClaimResult, type HoldRequest, type RunRequest } from './claim-types.js';
-import { loadClaimed } from './outbox-repository.js';
-import { claimAndLoadSqlite } from './outbox-sqlite.js';
 import type { SecretCodec } from '../store/secret-codec.js';
+import type { Claim, ClaimRequest, ClaimResult, HoldRequest, RunRequest } from './claim-types.js';
+import { outboxBackend } from './outbox-backend.js';
 
 export type { Claim, ClaimRequest, ClaimResult, ClaimSql, HoldRequest, RunRequest } from './claim-types.js';
 
 export function claimDeliveries(db: Pick<Database, 'knex' | 'dialect'>, req: ClaimRequest): Promise<Claim[]> {
   if (req.limit <= 0) return Promise.resolve([]);
-  switch (db.dialect) {
-    case 'pg': return claimPg(db.knex, req);
-    case 'mssql': return claimMssql(db.knex, req);
-    case 'sqlite': return claimSqlite(db.knex, req);
-  }
+  return outboxBackend(db).claim(db.knex, req);
 }
 
 /** Extends claimed heads into runs (see above); returns the deliveries added, oldest first. */
 export function extendRuns(db: Pick<Database, 'knex' | 'dialect'>, req: RunRequest): Promise<Claim[]> {
   if (req.tail <= 0 || req.heads.length === 0) return Promise.resolve([]);
-  switch (db.dialect) {
-    case 'pg': return extendRunsPg(db.knex, req);
-    case 'mssql': return extendRunsMssql(db.knex, req);
-    case 'sqlite': return extendRunsSqlite(db.knex, req);
-  }
+  return outboxBackend(db).extendRuns(db.knex, req);
 }
 
 /** Holds up to `limit` blocked due deliveries (see above); returns how many. */
 export function holdBlockedDeliveries(db: Pick<Database, 'knex' | 'dialect'>, req: HoldRequest): Promise<number> {
   if (req.limit <= 0) return Promise.resolve(0);
-  switch (db.dialect) {
-    case 'pg': return holdPg(db.knex, req);
-    case 'mssql': return holdMssql(db.knex, req);
-    case 'sqlite': return holdSqlite(db.knex, req);
-  }
+  return outboxBackend(db).hold(db.knex, req);
 }
 
 /**
  * Claims and loads everything needed to send (event, webhook), after holding blocked deliveries when `hold` is
  * given, and extends what it claimed into runs when req.runLength > 1. On SQLite all of it happens in one
  * transaction on the single connection (outbox-sqlite.ts); elsewhere it is the hold statement, the claim statement,
- * the run statement and one query. Webhook secrets are decoded with opts.secrets; a
+ * the run statement and one query (backends/claim-in-steps.ts). Webhook secrets are decoded with opts.secrets; a
  * delivery whose secret cannot be decoded comes back with secretError set.
  */
-export async function claimAndLoad(
+export function claimAndLoad(
   db: Pick<Database, 'knex' | 'dialect'>,
   req: ClaimRequest,
   hold: HoldRequest | undefined,
   opts: { secrets: SecretCodec },
 ): Promise<ClaimResult> {
-  if (db.dialect === 'sqlite') return claimAndLoadSqlite(db.knex, req, hold, opts.secrets);
-  const held = hold ? await holdBlockedDeliveries(db, hold) : 0;
-  if (req.limit <= 0) return { deliveries: [], held };
-  const heads = await claimDeliveries(db, req);
-  const tail = (req.runLength ?? 1) - 1;
-  const runs = heads.length > 0 && tail > 0
-    ? await extendRuns(db, { now: req.now, leaseMs: req.leaseMs, token: req.token, heads: heads.map((c) => c.deliveryId), tail })
-    : [];
-  return { deliveries: await loadClaimed(db.knex, sortClaims([...heads, ...runs]), opts), held };
+  return outboxBackend(db).claimAndLoad(db.knex, req, hold, opts.secrets);
 }
-

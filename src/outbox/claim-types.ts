@@ -1,5 +1,5 @@
 /** Types and SQL shared by the per-dialect claim files and the recording (claim-deliveries.ts explains both). */
-import type { ClaimedDelivery } from './outbox-repository.js';
+import type { ClaimedDelivery } from './claimed-delivery.js';
 
 export interface ClaimRequest {
   /** Epoch ms (the worker's clock). */

@@ -12,7 +12,7 @@
 import type { Knex } from 'knex';
 import { chunked, knexOf, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
 import { deliveryStatusNames, type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus } from './delivery-log-types.js';
-import { notifyOutbox } from './outbox-notify.js';
+import { notifyOutbox } from './outbox-backend.js';
 import { HOUSEKEEPING_BATCH } from './outbox-maintenance.js';
 
 export { deliveryStatusNames };

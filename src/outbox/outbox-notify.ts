@@ -2,12 +2,12 @@
  * Cross-process wake-up on PostgreSQL: `NOTIFY wa_outbox` when work is enqueued, and a dedicated LISTEN connection
  * in each worker.
  *
- * notifyOutbox runs inside the transaction that enqueues (enqueueEvent: state events, re-activation). PostgreSQL
+ * notifyPg runs inside the transaction that enqueues (enqueueEvent: state events, re-activation). PostgreSQL
  * delivers a notification only when that transaction commits and drops it on rollback, so a worker is never woken
  * for rows it cannot see yet. Identical notifications of one transaction are folded into one, and the payload is
  * empty: a notification only means "claim now"; the claim query finds out what is due.
  *
- * SignalEvent, the hot path, notifies after its statement committed instead (notifyOutboxAfterCommit): a NOTIFY
+ * SignalEvent, the hot path, notifies after its statement committed instead (notifyPgAfterCommit): a NOTIFY
  * inside the transaction takes a database-wide lock at commit, which serialised the commits of all concurrent
  * SignalEvents. After the commit the rows are visible too, and the calls of many concurrent SignalEvents fold into
  * one NOTIFY in flight plus at most one more. Should the process die between commit and NOTIFY, the other workers
@@ -21,23 +21,20 @@
  * Polling stays the safety net: a missed notification costs at most one poll interval.
  * SQLite has a single worker process (outbox-worker-lock.ts), woken in process by SignalEvent, so it needs nothing
  * like this. SQL Server has no LISTEN/NOTIFY (Service Broker would need its own queue, service and activation), so
- * it keeps polling. notifyOutbox does nothing on those two dialects.
+ * it keeps polling: their backends' notify does nothing (backends/*.ts).
  */
 // Types only: the driver is loaded when a listener starts, so SQLite deployments never load it (startup, RSS).
 import type pg from 'pg';
 import type { Knex } from 'knex';
-import type { Database } from '../store/db.js';
-import { dialectOfKnex, knexOf, type Queryable } from '../store/row-mapping.js';
+import { knexOf, type Queryable } from '../store/row-mapping.js';
 
 export const OUTBOX_CHANNEL = 'wa_outbox';
 /** application_name of the listener's session, so operators (and tests) can find it in pg_stat_activity. */
 export const LISTENER_APPLICATION_NAME = 'webhook-agent outbox listener';
 
-/** Issues `NOTIFY wa_outbox` in q's transaction on PostgreSQL; does nothing on other dialects. */
-export async function notifyOutbox(q: Queryable): Promise<void> {
-  const k = knexOf(q);
-  if (dialectOfKnex(k) !== 'pg') return;
-  await k.raw(`notify ${OUTBOX_CHANNEL}`);
+/** Issues `NOTIFY wa_outbox` in q's transaction (PostgreSQL; the backend's notify). */
+export async function notifyPg(q: Queryable): Promise<void> {
+  await knexOf(q).raw(`notify ${OUTBOX_CHANNEL}`);
 }
 
 /** Most webhook ids one after-commit notification names; beyond it the payload is empty ("claim now"). */
@@ -48,15 +45,14 @@ interface AfterCommitState { sending: boolean; again: boolean; ids: Set<number> 
 const afterCommit = new WeakMap<Knex, AfterCommitState>();
 
 /**
- * `NOTIFY wa_outbox` on its own (PostgreSQL; nothing elsewhere), for rows already committed. Returns at once; a call
+ * `NOTIFY wa_outbox` on its own (PostgreSQL), for rows already committed. Returns at once; a call
  * while one is being sent only asks for one more after it. A failure is ignored: polling is the safety net.
  * The payload names the webhooks that got deliveries (comma-separated ids; the folded calls' union, empty when one
  * of them named none or there are more than MAX_NOTIFY_IDS): a worker that has each of them in flight skips the
  * claim, as it does for its own process's wake(webhookIds) (outbox/worker.ts). Under a stream of SignalEvents to
  * a few webhooks, an unnamed notification cost a claim round that could take nothing, each time.
  */
-export function notifyOutboxAfterCommit(k: Knex, webhookIds?: readonly number[]): void {
-  if (dialectOfKnex(k) !== 'pg') return;
+export function notifyPgAfterCommit(k: Knex, webhookIds?: readonly number[]): void {
   let state = afterCommit.get(k);
   if (!state) afterCommit.set(k, (state = { sending: false, again: false, ids: new Set() }));
   const s = state;
@@ -79,7 +75,7 @@ export function notifyOutboxAfterCommit(k: Knex, webhookIds?: readonly number[])
   send();
 }
 
-/** The webhook ids a notification names (notifyOutboxAfterCommit), or undefined when it names none. */
+/** The webhook ids a notification names (notifyPgAfterCommit), or undefined when it names none. */
 export function notifiedWebhookIds(payload: string | undefined): number[] | undefined {
   if (!payload) return undefined;
   const ids = payload.split(',').map(Number);
@@ -96,12 +92,11 @@ function ownCopy(o: object): pg.ClientConfig {
 }
 
 /**
- * The connection settings of db's knex pool (the DATABASE_URL it was opened with, as knex parsed it for pg), for a
- * separate pg Client. null when db is not PostgreSQL or its settings cannot be reused (a connection callback).
+ * The connection settings of a PostgreSQL knex pool (the DATABASE_URL it was opened with, as knex parsed it for pg),
+ * for a separate pg Client. null when its settings cannot be reused (a connection callback).
  */
-export function listenConnectionOf(db: Database): ListenConnection | null {
-  if (db.dialect !== 'pg') return null;
-  const c: unknown = (db.knex.client as { config?: { connection?: unknown } }).config?.connection;
+export function pgListenConnection(k: Knex): ListenConnection | null {
+  const c: unknown = (k.client as { config?: { connection?: unknown } }).config?.connection;
   if (typeof c === 'string') return c;
   if (c !== null && typeof c === 'object') return ownCopy(c);
   return null;

@@ -13,15 +13,15 @@
  * The caller's onTooManyErrors runs inside the transaction (it enqueues `webhook{id}.errors`), so the state
  * change and its event commit together.
  *
- * On SQLite (outside a caller's transaction) the same steps run on the synchronous fast path of outbox-sqlite.ts,
- * except an attempt that changes the webhook's state, which comes back here.
+ * This is the knex form, which the server dialects' backends use (backends/*.ts); SQLite's backend runs the same
+ * steps on the synchronous fast path of outbox-sqlite.ts outside a caller's transaction, and comes back here for an
+ * attempt that changes the webhook's state. record-attempt.ts is the entry point that picks the backend.
  */
 import type { Knex } from 'knex';
 import { capReport } from './send/outcome.js';
 import type { AttemptFields } from './delivery-log-types.js';
-import { recordAttemptSqlite } from './outbox-sqlite.js';
 import { releaseHeldSql } from './claim-types.js';
-import { dialectOfKnex, knexOf, toDate, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
+import { knexOf, toDate, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
 
 export const STATE_ACTIVE = 1;
 export const STATE_TOO_MANY_ERRORS = 3;
@@ -54,19 +54,25 @@ export interface RecordResult {
   becameTooManyErrors: boolean;
 }
 
-async function ensureUsageRow(trx: Knex.Transaction, webhookId: number, now: number): Promise<void> {
-  // Hooks written by NetServer itself (or before a crash between the two inserts) may lack their usage row.
-  const conflict = dialectOfKnex(trx) === 'mssql' ? '' : ' on conflict do nothing';
-  const lockHint = dialectOfKnex(trx) === 'mssql' ? ' with (updlock, holdlock)' : '';
-  await trx.raw(
-    `insert into webhook_usage (webhook_usage_id, total_calls, total_errors, consecutive_errors, registered)
+/** Runs inside the recording transaction when an attempt turned the webhook TooManyErrors (enqueues `webhook{id}.errors`). */
+export type TooManyErrorsHook = (trx: Knex.Transaction, webhookId: number) => Promise<void>;
+
+/**
+ * The insert of a webhook's missing webhook_usage row (hooks written by NetServer itself, or before a crash between
+ * the two inserts, may lack it), with the dialect's locking of the existence check and its conflict clause (the
+ * backends say which). Bindings: registered, webhook id.
+ */
+export const ensureUsageRowSql = (lockHint: string, onConflict: string): string =>
+  `insert into webhook_usage (webhook_usage_id, total_calls, total_errors, consecutive_errors, registered)
      select w.webhook_id, 0, 0, 0, ? from webhook w
-     where w.webhook_id = ? and not exists (select 1 from webhook_usage u${lockHint} where u.webhook_usage_id = w.webhook_id)${conflict}`,
-    [new Date(now), webhookId],
-  );
+     where w.webhook_id = ? and not exists (select 1 from webhook_usage u${lockHint} where u.webhook_usage_id = w.webhook_id)${onConflict}`;
+
+/** How a backend's knex recording differs: its ensureUsageRowSql. */
+export interface KnexRecordingSql {
+  ensureUsageRow: string;
 }
 
-async function updateUsage(trx: Knex.Transaction, r: AttemptRecord): Promise<number> {
+async function updateUsage(trx: Knex.Transaction, r: AttemptRecord, dialectSql: KnexRecordingSql): Promise<number> {
   if (r.usage === 'none') return 0;
   const changes: Record<string, unknown> =
     r.usage === 'success'
@@ -79,7 +85,7 @@ async function updateUsage(trx: Knex.Transaction, r: AttemptRecord): Promise<num
         };
   let n = await trx('webhook_usage').where('webhook_usage_id', r.webhookId).update(changes);
   if (n === 0) {
-    await ensureUsageRow(trx, r.webhookId, r.now);
+    await trx.raw(dialectSql.ensureUsageRow, [new Date(r.now), r.webhookId]);
     n = await trx('webhook_usage').where('webhook_usage_id', r.webhookId).update(changes);
     if (n === 0) return 0; // the webhook itself is gone
   }
@@ -89,34 +95,19 @@ async function updateUsage(trx: Knex.Transaction, r: AttemptRecord): Promise<num
   return toInt(row?.consecutive_errors);
 }
 
-export async function recordAttempt(
-  db: Queryable,
-  r: AttemptRecord,
-  onTooManyErrors?: (trx: Knex.Transaction, webhookId: number) => Promise<void>,
-): Promise<RecordResult> {
-  const k = knexOf(db);
-  if (dialectOfKnex(k) === 'sqlite' && (k as unknown as { isTransaction?: boolean }).isTransaction !== true) {
-    const fast = await recordAttemptSqlite(k, r);
-    if (fast) return fast;
-  }
-  return withTransaction(db, (trx) => recordIn(trx, r, onTooManyErrors));
-}
-
 /**
- * Several attempts, in order, as recordAttempt would record them one after another, in one transaction (one commit
- * instead of one each: a delivery run's recordings that queued up while the one before committed,
- * outbox/worker.ts). On SQLite the fast path already commits the attempts of one event-loop turn together.
+ * Records attempts in order, as one after another, in one transaction (the caller's when given one): one commit
+ * instead of one each for a delivery run's recordings that queued up while the one before committed (worker.ts).
  */
-export async function recordAttempts(
+export function recordWithKnex(
   db: Queryable,
   records: readonly AttemptRecord[],
-  onTooManyErrors?: (trx: Knex.Transaction, webhookId: number) => Promise<void>,
+  dialectSql: KnexRecordingSql,
+  onTooManyErrors?: TooManyErrorsHook,
 ): Promise<RecordResult[]> {
-  const k = knexOf(db);
-  if (records.length === 1 || dialectOfKnex(k) === 'sqlite') return Promise.all(records.map((r) => recordAttempt(db, r, onTooManyErrors)));
   return withTransaction(db, async (trx) => {
     const out: RecordResult[] = [];
-    for (const r of records) out.push(await recordIn(trx, r, onTooManyErrors));
+    for (const r of records) out.push(await recordIn(trx, r, dialectSql, onTooManyErrors));
     return out;
   });
 }
@@ -124,7 +115,8 @@ export async function recordAttempts(
 async function recordIn(
   trx: Knex.Transaction,
   r: AttemptRecord,
-  onTooManyErrors?: (trx: Knex.Transaction, webhookId: number) => Promise<void>,
+  dialectSql: KnexRecordingSql,
+  onTooManyErrors?: TooManyErrorsHook,
 ): Promise<RecordResult> {
   const t = r.transition;
   const lastError = r.usage === 'success' ? null : capReport(t.status !== 'pending' && t.note ? `${t.note}\n${r.report}` : r.report);
@@ -154,7 +146,7 @@ async function recordIn(
     response_excerpt: r.report ? capReport(r.report) : null,
   });
 
-  const consecutiveErrors = await updateUsage(trx, r);
+  const consecutiveErrors = await updateUsage(trx, r, dialectSql);
   let becameTooManyErrors = false;
   if (r.usage === 'error' && (r.disableHook || consecutiveErrors >= r.maxConsecutiveErrors)) {
     const changed = await trx('webhook')

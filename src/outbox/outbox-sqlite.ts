@@ -14,7 +14,7 @@
 import type { Knex } from 'knex';
 import { releaseHeldSql, type ClaimRequest, type ClaimResult, type HoldRequest } from './claim-types.js';
 import { extendRunsOn, sqliteClaimSql, sqliteHoldSql, sqliteReleaseStrandedSql } from './claim-sqlite.js';
-import { claimedColumns, toClaimedDelivery } from './outbox-repository.js';
+import { claimedColumns, toClaimedDelivery } from './claimed-delivery.js';
 import type { AttemptRecord, RecordResult } from './outbox-record.js';
 import { capReport } from './send/outcome.js';
 import { statement, withSqliteConnection, type SqliteConnection } from './outbox-sqlite-connection.js';

@@ -7,7 +7,8 @@
  * when never updated, as in NetServer's examples), updated_associate_id.
  * The worker fires `errors`; SaveWebhook may fire `started` / `stopped` in its own transaction.
  */
-import { enqueueEvent, type EnqueueResult } from './outbox-repository.js';
+import { enqueueEvent } from './outbox-repository.js';
+import type { EnqueueResult } from './event-rows.js';
 import { webhookStateFacts } from './outbox-record.js';
 import { activeSubscriberIds } from '../store/webhook-repository.js';
 import type { Queryable } from '../store/row-mapping.js';

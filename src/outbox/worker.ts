@@ -45,8 +45,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';
 import { claimAndLoad } from './claim-deliveries.js';
-import type { ClaimedDelivery } from './outbox-repository.js';
-import { errorNotice, recordAttempts, type AttemptRecord, type DeliveryTransition, type RecordResult } from './outbox-record.js';
+import type { ClaimedDelivery } from './claimed-delivery.js';
+import { errorNotice, type AttemptRecord, type DeliveryTransition, type RecordResult } from './outbox-record.js';
+import { recordAttempts } from './record-attempt.js';
 import { deferLeases, expireStaleDeliveries, pruneOutbox, releaseLeases, type PruneResult } from './outbox-maintenance.js';
 import { createTargetGate, targetHost } from './send/target-gate.js';
 import { acquireWorkerLock, heartbeatWorkerLock, releaseWorkerLock } from './outbox-worker-lock.js';
@@ -59,7 +60,8 @@ import type { DeliveryOutcome } from './send/outcome.js';
 import type { Resolve } from './send/target-guard.js';
 import { firstLine, logAttempt, type AttemptObserver, type AttemptReport } from './attempt-report.js';
 import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
-import { listenConnectionOf, listenForOutbox, type OutboxListener } from './outbox-notify.js';
+import { listenForOutbox, type OutboxListener } from './outbox-notify.js';
+import { listenConnectionOf, outboxBackend } from './outbox-backend.js';
 
 export type Clock = () => number;
 
@@ -573,7 +575,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         logger.warn({ leaseMs: config.leaseMs, deliveryTimeoutMs: config.deliveryTimeoutMs },
           'leaseMs should exceed deliveryTimeoutMs by a margin, or a slow attempt may be sent twice');
       }
-      if (db.dialect === 'sqlite') {
+      if (outboxBackend(db).singleWorker) {
         // Wall-clock time, not the injectable clock: other processes compare the heartbeat with theirs.
         await acquireWorkerLock(db, { owner, now: Date.now(), staleMs: lockStaleMs });
         holdsLock = true;

@@ -8,7 +8,8 @@ import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } f
 import { openDatabase } from '../../src/store/db.js';
 import { enqueueEvent, cancelDeliveriesFor } from '../../src/outbox/outbox-repository.js';
 import { claimDeliveries, extendRuns, holdBlockedDeliveries } from '../../src/outbox/claim-deliveries.js';
-import { recordAttempt, type AttemptRecord } from '../../src/outbox/outbox-record.js';
+import type { AttemptRecord } from '../../src/outbox/outbox-record.js';
+import { recordAttempt } from '../../src/outbox/record-attempt.js';
 import { acquireWorkerLock, heartbeatWorkerLock } from '../../src/outbox/outbox-worker-lock.js';
 import { createWorker, type Worker, type WorkerOptions } from '../../src/outbox/worker.js';
 import type { ConfigInput } from '../../src/config.js';

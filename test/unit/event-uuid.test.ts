@@ -1,7 +1,7 @@
 /** EventIds (outbox/outbox-repository.ts newEventUuid): RFC 9562 version 7, time-ordered, random below the time. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newEventUuid } from '../../src/outbox/outbox-repository.js';
+import { newEventUuid } from '../../src/outbox/event-rows.js';
 
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const timeOf = (u: string) => parseInt(u.slice(0, 8) + u.slice(9, 13), 16);

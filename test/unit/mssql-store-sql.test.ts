@@ -9,7 +9,7 @@ import { coreSchema } from '../../src/store/migrations/001-core.js';
 import { touchTicketQuery } from '../../src/store/ticket-repository.js';
 import { activeSubscribersQuery, webhookInsertQuery, webhookStateLockSql, webhooksQuery } from '../../src/store/webhook-repository.js';
 import { associateByNameQuery } from '../../src/store/associate-repository.js';
-import { subscribersSql } from '../../src/outbox/enqueue-signalled.js';
+import { subscribersSql } from '../../src/outbox/subscribers-sql.js';
 import { returningInto } from '../../src/store/mssql-output.js';
 import { caseRulesSchemaAfter, caseRulesSchemaBefore } from '../../src/store/migrations/005-names.js';
 import { MAX_BINDINGS, rowsPerInsert } from '../../src/store/row-mapping.js';
