@@ -10,6 +10,7 @@
  *   import netserver   copy webhooks and their associates from a NetServer database (README: "Migrating from NetServer")
  *   deliveries ...     delivery history and replay: list | show | retry | purge (cli-deliveries.ts)
  *   webhooks ...       the stored webhooks: list | show (cli-webhooks.ts)
+ *   listen             a receiver for trying it out: prints deliveries, checks signatures (cli-listen.ts)
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.js';
 import { createMetricsApp } from './metrics/metrics-route.js';
 import { registerDeliveryCommands } from './cli-deliveries.js';
 import { registerWebhookCommands } from './cli-webhooks.js';
+import { registerListenCommand } from './cli-listen.js';
 import { readPassword } from './cli-password.js';
 import { packageInfo } from './version.js';
 
@@ -328,6 +330,7 @@ const openFromOptions = async (): Promise<Database> => {
 };
 registerDeliveryCommands(program, openFromOptions);
 registerWebhookCommands(program, openFromOptions);
+registerListenCommand(program);
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {
     const password = await readPassword(`password of ${name}`);
