@@ -5,8 +5,10 @@
  * and the Swagger documents describing them. Both are thin: the request is read into the arguments of an operation
  * of agent/webhook-operations.ts, and its result written as NetServer's JSON (json-webhook.ts).
  *
- * Per request: the body (any media type) is read with the size limit (413); a non-empty body must be JSON
- * (application/json, text/json, +json; else 415); the Authorization header must carry credentials (else 401 with
+ * Per request: a change (any method but GET/HEAD) from a browser page of another origin is refused (403: an Origin
+ * not ours, or Sec-Fetch-Site cross-site/same-site); the body (any media type) is read with the size limit (413);
+ * POST and PUT, bodiless ones too (except an untyped bodiless one from a non-browser client), and any other
+ * request with a body must declare JSON (application/json, text/json, +json; else 415); the Authorization header must carry credentials (else 401 with
  * WWW-Authenticate); the body is parsed as JSON only once the caller is authenticated (400 when it is not JSON).
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
@@ -15,6 +17,7 @@ import type { Credentials, WebhookOperations } from '../agent/webhook-operations
 import type { Webhook, WebhookFilter } from '../webhooks/types.js';
 import { limits } from '../webhooks/validate.js';
 import { credentialsFrom } from './http-credentials.js';
+import { crossSiteReason } from './same-origin.js';
 import { HttpRequestError, sendError, sendJson, type ErrorLogger } from './http-errors.js';
 import { writeWebhookJson, writeWebhookListJson } from './json-writer.js';
 import {
@@ -57,11 +60,31 @@ function rawBody(req: Request): Buffer | null {
   return Buffer.isBuffer(b) && b.length > 0 ? b : null;
 }
 
+/**
+ * Browsers may send a form POST (urlencoded, multipart, text/plain, or no body at all) to any origin, with the
+ * Basic credentials they have cached for it: every POST and PUT must therefore declare a JSON body, which a page
+ * of another origin can send only after a CORS preflight we never grant, and changes from another origin are refused.
+ */
+function checkBrowserOrigin(req: Request): void {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+  const reason = crossSiteReason(req);
+  if (reason) throw new HttpRequestError(403, 'CrossSiteRequestRefused', `${reason}: changes are accepted from this service's own origin and from non-browser clients only`);
+}
+
+/**
+ * A POST or PUT must declare JSON when it has a body, declares any media type, or comes from a browser (Origin or
+ * Sec-Fetch-Site): an HTML form always declares one, and a script's bodiless fetch carries Origin. A bodiless,
+ * untyped POST from a non-browser client passes: clients generated from NetServer's Swagger send exactly that for
+ * operations without a body (Agents GetWebhook, DeleteWebhook, CreateDefaultWebhook).
+ */
 function checkMediaType(req: Request): void {
-  if (!rawBody(req)) return;
   const mt = mediaTypeOf(req);
+  const declares = (req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')
+    && (mt !== null || req.get('origin') !== undefined || req.get('sec-fetch-site') !== undefined);
+  if (!declares && !rawBody(req)) return;
   if (!mt || !JSON_TYPE.test(mt.type)) {
-    throw new HttpRequestError(415, 'UnsupportedMediaType', `The request body must be JSON (Content-Type: application/json), not ${mt?.type || 'untyped'}`);
+    throw new HttpRequestError(415, 'UnsupportedMediaType',
+      `${req.method} requests need Content-Type: application/json (also without a body), not ${mt?.type || 'none'}`);
   }
   if (mt.charset && mt.charset !== 'utf-8' && mt.charset !== 'utf8') {
     throw new HttpRequestError(415, 'UnsupportedMediaType', `The request body must be UTF-8, not ${mt.charset.slice(0, 40)}`);
@@ -118,6 +141,7 @@ export function createRestApi(opts: RestApiOptions): Router {
   function route(where: string, handler: (c: Call) => Promise<Reply>) {
     return async (req: Request, res: Response) => {
       try {
+        checkBrowserOrigin(req);
         checkMediaType(req);
         const cred = credentialsFrom(req.get('authorization'), req.ip);
         if (!cred) {

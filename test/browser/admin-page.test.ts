@@ -10,32 +10,16 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startApp, startReceiver, textAt, webhookXml, type Receiver, type TestApp } from '../helpers/app.js';
 import { buildAdmin } from '../../scripts/build-admin.mjs';
+import { chromiumArgs, chromiumAvailability, chromiumPath } from '../helpers/chromium.js';
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const outDir = process.env.TEST_OUTPUT_DIR ? join(process.env.TEST_OUTPUT_DIR, 'admin') : fileURLToPath(new URL('../../test-output/admin/', import.meta.url));
-
-function runnable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function availability(): { skip?: string } {
-  if (runnable(chromiumPath)) return {};
-  const reason = `Chromium not found at ${chromiumPath} (apt-get install chromium chromium-driver, or set CHROMIUM_PATH)`;
-  if (process.env.CI === 'true') throw new Error(`CI requires every suite: ${reason}`);
-  return { skip: reason };
-}
 
 async function until(fn: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -45,7 +29,7 @@ async function until(fn: () => Promise<boolean>, what: string, ms = 30_000): Pro
   }
 }
 
-describe('admin page in Chromium', availability(), () => {
+describe('admin page in Chromium', chromiumAvailability(), () => {
   let app: TestApp;
   let healthy: Receiver;
   let failing: Receiver;
@@ -80,7 +64,7 @@ describe('admin page in Chromium', availability(), () => {
     }
     await until(async () => (await app.db.knex('wa_delivery').where({ webhook_id: failingId, status: 'expired' }).count({ n: '*' }).first())?.n == 3,
       'the failing hook\'s deliveries to expire');
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
   });

@@ -89,4 +89,42 @@ describe('Agents API /api/v1/Agents/Webhook', () => {
     const form = await api('POST', '/api/v1/Agents/Webhook/SaveWebhook', 'Name=x', { 'Content-Type': 'application/x-www-form-urlencoded' });
     assert.equal(form.status, 415);
   });
+
+  test('cross-site writes: a bodiless POST needs Content-Type: application/json (415); a foreign Origin or Sec-Fetch-Site is refused (403)', async () => {
+    const hook = await agent('SaveWebhook', { Name: 'csrf target', Events: ['csrf.probe'], TargetUrl: rx.url });
+    assert.equal(hook.status, 200, hook.text);
+    const id = hook.json.WebhookId;
+    const del = (headers: Record<string, string>) => api('POST', `/api/v1/Agents/Webhook/DeleteWebhook?webhookId=${id}`, undefined, headers);
+
+    // Before the fix a bodiless POST skipped the media-type check, and no Origin was looked at: each of these deleted.
+    const untyped = await del({ 'Content-Type': '', 'Sec-Fetch-Site': 'same-origin' });
+    assert.equal(untyped.status, 415, untyped.text);
+    assert.match(untyped.json.ErrorMessage, /POST requests need Content-Type: application\/json \(also without a body\), not none/);
+    const formTyped = await del({ 'Content-Type': 'application/x-www-form-urlencoded' });
+    assert.equal(formTyped.status, 415);
+    const textTyped = await del({ 'Content-Type': 'text/plain', Origin: app.baseUrl });
+    assert.equal(textTyped.status, 415, 'a form from our own origin must declare JSON too');
+    const foreign = await del({ Origin: 'http://127.0.0.1:1' });
+    assert.equal(foreign.status, 403, foreign.text);
+    assert.equal(foreign.json.ErrorType, 'CrossSiteRequestRefused');
+    for (const site of ['same-site', 'cross-site']) {
+      const r = await del({ 'Sec-Fetch-Site': site });
+      assert.equal(r.status, 403, `Sec-Fetch-Site: ${site}`);
+    }
+    const restSignal = await api('POST', '/api/v1/Webhook/csrf.probe/1', undefined, { Origin: 'null', 'Content-Type': 'text/plain' });
+    assert.equal(restSignal.status, 403);
+    const restPut = await api('PUT', `/api/v1/Webhook/${id}`, { Name: 'x' }, { 'Sec-Fetch-Site': 'cross-site' });
+    assert.equal(restPut.status, 403);
+    assert.equal((await app.db.knex('wa_delivery').where({ webhook_id: id }).count({ n: '*' }).first())?.n, 0, 'nothing was signalled');
+
+    // Reads stay open to any origin (they change nothing); the service's own origin and non-browser clients may change.
+    const read = await agent('GetWebhook', undefined, `?webhookId=${id}`);
+    assert.equal(read.json.Name, 'csrf target');
+    assert.equal((await api('GET', `/api/v1/Webhook/${id}`, undefined, { Origin: 'http://127.0.0.1:1', Authorization: basic(TEST_ADMIN, 'app-test-password') })).status, 200);
+    const own = await del({ Origin: app.baseUrl, 'Sec-Fetch-Site': 'same-origin' });
+    assert.equal(own.status, 204, own.text);
+    // A non-browser client's bodiless, untyped POST (what clients generated from NetServer's Swagger send) passes.
+    assert.equal((await agent('CreateDefaultWebhook', undefined)).status, 200);
+    assert.equal((await api('POST', '/api/v1/Agents/Webhook/CreateDefaultWebhook', undefined, { 'Content-Type': '' })).status, 200);
+  });
 });

@@ -22,17 +22,17 @@ export interface JsonClient {
 
 export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
-/** `authorization` is sent on every request unless a request's own headers set it (to '' for none). */
+/** `authorization` is sent on every request unless a request's own headers set it (to '' for none; Content-Type likewise). */
 export function jsonClient(baseUrl: string, authorization: string): JsonClient {
   const exchanges: Exchange[] = [];
   const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
     const h: Record<string, string> = { Accept: 'application/json', ...(authorization ? { Authorization: authorization } : {}), ...headers };
     if (h.Authorization === '') delete h.Authorization;
     let payload: string | undefined;
-    if (body !== undefined) {
-      payload = typeof body === 'string' ? body : JSON.stringify(body);
-      h['Content-Type'] ??= 'application/json';
-    }
+    if (body !== undefined) payload = typeof body === 'string' ? body : JSON.stringify(body);
+    // POST and PUT declare JSON even without a body (the service refuses them otherwise: 415).
+    if (body !== undefined || method === 'POST' || method === 'PUT') h['Content-Type'] ??= 'application/json';
+    if (h['Content-Type'] === '') delete h['Content-Type'];
     const r = await fetch(`${baseUrl}${url}`, { method, headers: h, body: payload });
     const text = await r.text();
     let json: unknown;
