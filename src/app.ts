@@ -78,7 +78,10 @@ export function createApp(deps: AppDeps): express.Express {
     ...common, wsdlXml: contractFor('SoPrincipal', 88).wsdlXml, handlers: principalHandlers({ ops, contract: contractFor('SoPrincipal', 88) }),
   }));
 
-  app.use('/api/v1', createRestApi({ ops: countedOperations(ops, metrics, 'rest'), bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger }));
+  app.use('/api/v1', createRestApi({
+    ops: countedOperations(ops, metrics, 'rest'), bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger,
+    onUnknownPath: () => metrics?.observeRequest('rest', 'unknown', 'not_found', 0),
+  }));
 
   const history = createDeliveryHistory({ db, wake: () => deps.delivery.wake() });
   app.use('/admin/api', createAdminApi({ auth, ops, history, logger, metrics, ticketTtlMs: config.ticketTtlMs }));
@@ -90,6 +93,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/admin', createAdminPage(deps.adminUiDir ?? defaultAdminUiDir()));
 
   app.use((_req, res) => {
+    metrics?.observeRequest('http', 'unknown', 'not_found', 0);
     res.status(404).type('text/plain').send('Not found. SOAP endpoints: /Remote/Services85..88/Webhook.svc, /Remote/Services88/SoPrincipal.svc; JSON: /api/v1/Webhook, /api/v1/Agents/Webhook, /api/v1/swagger; admin page: /admin/\n');
   });
   return app;

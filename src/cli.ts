@@ -130,6 +130,7 @@ async function serve(opts: Common) {
   const secrets = secretCodecFor(config);
   const metrics = metricsFor(config, db, logger);
   const delivery = createDeliveryRuntime({ db, config, logger, secrets, onAttempt: metrics?.observeAttempt });
+  metrics?.watchWorker(() => delivery.workerState());
   if (config.workerEnabled) await delivery.startWorker();
   const app = createApp({ config, db, auth, delivery, logger, secrets, metrics });
   const metricsServer = listenMetrics(config, metrics, logger);
@@ -206,6 +207,7 @@ async function worker(opts: Common) {
   const db = await openMigrated(config, logger, true);
   const metrics = metricsFor(config, db, logger);
   const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config), onAttempt: metrics?.observeAttempt });
+  metrics?.watchWorker(() => delivery.workerState());
   await delivery.startWorker();
   const metricsServer = listenMetrics(config, metrics, logger);
   logger.info({ database: db.description }, 'worker started');

@@ -26,6 +26,8 @@ export interface DeliveryRuntime {
    */
   wake(webhookIds?: readonly number[]): void;
   stop(graceMs: number): Promise<void>;
+  /** This process's worker now (null while it is not running): deliveries in flight, open circuits (metrics). */
+  workerState(): { inFlight: number; circuitsOpen: number } | null;
 }
 
 /** Parses a hosts(5) file into name -> addresses. */
@@ -77,6 +79,11 @@ export function createDeliveryRuntime(deps: {
       await worker.start();
     },
     wake: (webhookIds) => worker?.wake(webhookIds),
+    workerState() {
+      if (!worker) return null;
+      const s = worker.stats();
+      return { inFlight: s.inFlight, circuitsOpen: s.circuitsOpen };
+    },
     async stop(graceMs) {
       await worker?.stop({ graceMs });
       if (workerDb && workerDb !== db) await workerDb.close();

@@ -3,13 +3,20 @@
  * its dependencies (tests build as many as they like). What is counted:
  *
  *   webhook_agent_delivery_attempts_total{outcome}           attempts recorded by this process's worker
+ *   webhook_agent_delivery_attempt_failures_total{class}     failed attempts by class (failureClass below)
  *   webhook_agent_deliveries_finished_total{status}          deliveries this worker finished (succeeded, failed_permanent, expired)
  *   webhook_agent_delivery_attempt_duration_seconds{outcome} histogram of attempt durations
+ *   webhook_agent_delivery_latency_seconds                   histogram: enqueued (SignalEvent's commit) to the receiver's 2xx
+ *   webhook_agent_deliveries_in_flight                       attempts this process's worker has running
+ *   webhook_agent_circuits_open                              target hosts whose circuit is open (or half-open) in this worker
+ *   webhook_agent_webhooks_paused                            webhooks whose target asked (Retry-After) to wait, not yet over
  *   webhook_agent_queue_deliveries{state}                    pending | due | parked, whole database
- *   webhook_agent_queue_oldest_pending_age_seconds           age of the oldest pending delivery (0 when none)
+ *   webhook_agent_queue_oldest_pending_age_seconds           age of the oldest pending delivery of an Active webhook (0 when none)
+ *   webhook_agent_queue_oldest_parked_age_seconds            age of the oldest parked one (webhook Stopped or TooManyErrors; 0 when none)
  *   webhook_agent_webhooks{state}                            Active | Stopped | TooManyErrors | Unknown
  *   webhook_agent_requests_total{face,operation,outcome}     SOAP calls (every POST, faults as protocol_fault), JSON and admin API calls; outcome ok or the error code
  *   webhook_agent_request_duration_seconds{face,operation}   their latency
+ *   webhook_agent_build_info{version,node}                   1
  *   webhook_agent_logins_total{outcome}                      success | failure (wrong password, unknown name or throttled)
  *   webhook_agent_database_query_errors_total                queue/webhook figures that could not be read at a scrape
  *   process_* and nodejs_*                                   prom-client's default process metrics
@@ -23,6 +30,8 @@ import type { Queryable } from '../store/row-mapping.js';
 import { queueFigures, webhooksByState, type QueueFigures } from '../outbox/delivery-history.js';
 import { webhookStates } from '../webhooks/types.js';
 import type { AttemptReport } from '../outbox/attempt-report.js';
+import { SERVICES } from '../contract/index.js';
+import { packageInfo } from '../version.js';
 
 export interface Metrics {
   readonly contentType: string;
@@ -31,7 +40,38 @@ export interface Metrics {
   observeAttempt(r: AttemptReport): void;
   observeRequest(face: string, operation: string, outcome: string, seconds: number): void;
   observeLogin(outcome: 'success' | 'failure'): void;
+  /** Where the in-flight and open-circuit figures come from (this process's worker; null while it is not running). */
+  watchWorker(read: () => { inFlight: number; circuitsOpen: number } | null): void;
 }
+
+/**
+ * The operation label, one spelling on every face: NetServer's operation name (SaveWebhook, whichever face was
+ * called), 'unknown' for a path or SOAPAction that names no operation, and the faces' own operations in the same
+ * PascalCase (the admin page's SetState).
+ */
+const netServerNames = new Map(Object.values(SERVICES).flatMap((s) => s.operations.map((o) => [o.name.toLowerCase(), o.name] as const)));
+const aliases = new Map([['login', 'AuthenticateUsernamePassword'], ['signin', 'AuthenticateUsernamePassword'],
+  ['listwebhooks', 'GetAllWebhooks'], ['notfound', 'unknown'], ['unknown', 'unknown']]);
+export function operationLabel(name: string): string {
+  const key = name.toLowerCase();
+  return netServerNames.get(key) ?? aliases.get(key) ?? `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+}
+
+/**
+ * The class of a failed attempt, for alerts: timeout, connect (refused, reset, unreachable), dns, tls, http_4xx,
+ * http_5xx, http_other (a redirect, which is not followed), refused_policy (the target policy refused the address;
+ * nothing was sent), other (not sent: the secret cannot be read, a type this agent does not deliver). null for a success.
+ */
+export function failureClass(r: Pick<AttemptReport, 'outcome' | 'errorClass' | 'httpStatus'>): string | null {
+  if (r.outcome === 'success') return null;
+  if (r.outcome === 'refused_target' || r.errorClass === 'refused_target') return 'refused_policy';
+  if (r.httpStatus !== null) return r.httpStatus >= 500 ? 'http_5xx' : r.httpStatus >= 400 ? 'http_4xx' : 'http_other';
+  if (r.errorClass === 'timeout' || r.errorClass === 'connect' || r.errorClass === 'dns' || r.errorClass === 'tls') return r.errorClass;
+  return 'other';
+}
+const failureClasses = ['timeout', 'connect', 'dns', 'tls', 'http_4xx', 'http_5xx', 'http_other', 'refused_policy', 'other'];
+/** Retry-After pauses remembered at most (the oldest are forgotten first). */
+const MAX_PAUSED = 10_000;
 
 export interface MetricsOptions {
   db: Queryable;
@@ -63,6 +103,28 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
   });
   const logins = new Counter({ name: `${prefix}logins_total`, help: 'Logins with user name and password, by outcome', labelNames: ['outcome'], registers: [registry] });
+  const failures = new Counter({ name: `${prefix}delivery_attempt_failures_total`, help: 'Failed delivery attempts by class: timeout, connect, dns, tls, http_4xx, http_5xx, http_other, refused_policy, other', labelNames: ['class'], registers: [registry] });
+  for (const c of failureClasses) failures.inc({ class: c }, 0);
+  const latencyToReceiver = new Histogram({
+    name: `${prefix}delivery_latency_seconds`, help: 'From the event\'s commit (delivery enqueued) to the receiver\'s 2xx, retries included',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600], registers: [registry],
+  });
+  let readWorker: () => { inFlight: number; circuitsOpen: number } | null = () => null;
+  new Gauge({ name: `${prefix}deliveries_in_flight`, help: 'Delivery attempts this process\'s worker has running', registers: [registry],
+    collect() { this.set(readWorker()?.inFlight ?? 0); } });
+  new Gauge({ name: `${prefix}circuits_open`, help: 'Target hosts whose circuit is open or half-open in this process\'s worker (they keep timing out)', registers: [registry],
+    collect() { this.set(readWorker()?.circuitsOpen ?? 0); } });
+  /** webhook id -> epoch ms its target's Retry-After ends (the last attempt here said so). */
+  const pausedUntil = new Map<number, number>();
+  new Gauge({ name: `${prefix}webhooks_paused`, help: 'Webhooks whose target answered 429/503 with a Retry-After that has not passed yet (this process\'s worker)', registers: [registry],
+    collect() {
+      const at = now();
+      for (const [id, until] of pausedUntil) if (until <= at) pausedUntil.delete(id);
+      this.set(pausedUntil.size);
+    } });
+  const { version } = packageInfo();
+  new Gauge({ name: `${prefix}build_info`, help: 'The running build: package version and Node.js version (always 1)', labelNames: ['version', 'node'], registers: [registry] })
+    .set({ version, node: process.versions.node }, 1);
   const queryErrors = new Counter({ name: `${prefix}database_query_errors_total`, help: 'Scrapes whose queue/webhook figures could not be read', registers: [registry] });
   for (const o of ['success', 'failure']) logins.inc({ outcome: o }, 0);
 
@@ -86,7 +148,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   }
 
   const queue = new Gauge({ name: `${prefix}queue_deliveries`, help: 'Pending deliveries in the database: pending (all), due (claimable now), parked (webhook not Active)', labelNames: ['state'], registers: [registry] });
-  const oldest = new Gauge({ name: `${prefix}queue_oldest_pending_age_seconds`, help: 'Age of the oldest pending delivery (0 when the queue is empty)', registers: [registry] });
+  const oldest = new Gauge({ name: `${prefix}queue_oldest_pending_age_seconds`, help: 'Age of the oldest pending delivery of an Active webhook, parked ones left out (0 when none)', registers: [registry] });
+  const oldestParked = new Gauge({ name: `${prefix}queue_oldest_parked_age_seconds`, help: 'Age of the oldest parked delivery (webhook Stopped or TooManyErrors; 0 when none)', registers: [registry] });
   const hooks = new Gauge({ name: `${prefix}webhooks`, help: 'Webhooks by state', labelNames: ['state'], registers: [registry] });
 
   function publish(): void {
@@ -95,7 +158,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     queue.set({ state: 'pending' }, q.pending);
     queue.set({ state: 'due' }, q.due);
     queue.set({ state: 'parked' }, q.parked);
-    oldest.set(q.oldestQueuedAt === null ? 0 : Math.max(0, (now() - q.oldestQueuedAt) / 1000));
+    const age = (at: number | null) => (at === null ? 0 : Math.max(0, (now() - at) / 1000));
+    oldest.set(age(q.oldestQueuedAt));
+    oldestParked.set(age(q.oldestParkedAt));
     webhookStates.forEach((name, n) => hooks.set({ state: name }, cached?.states.get(n) ?? 0));
   }
 
@@ -110,10 +175,22 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       attempts.inc({ outcome: r.outcome });
       duration.observe({ outcome: r.outcome }, r.durationMs / 1000);
       if (r.next !== 'pending') finished.inc({ status: r.next });
+      const failed = failureClass(r);
+      if (failed) failures.inc({ class: failed });
+      else latencyToReceiver.observe(Math.max(0, r.answeredAt - r.queuedAt) / 1000);
+      pausedUntil.delete(r.webhookId);
+      if (r.outcome === 'retry_after' && r.nextAttemptAt !== null) {
+        if (pausedUntil.size >= MAX_PAUSED) pausedUntil.delete(pausedUntil.keys().next().value as number);
+        pausedUntil.set(r.webhookId, r.nextAttemptAt);
+      }
     },
     observeRequest(face, operation, outcome, seconds) {
-      requests.inc({ face, operation, outcome });
-      latency.observe({ face, operation }, seconds);
+      const op = operationLabel(operation);
+      requests.inc({ face, operation: op, outcome });
+      latency.observe({ face, operation: op }, seconds);
+    },
+    watchWorker(read) {
+      readWorker = read;
     },
     observeLogin(outcome) {
       logins.inc({ outcome });

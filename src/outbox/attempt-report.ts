@@ -29,6 +29,10 @@ export interface AttemptReport {
   next: string;
   /** Epoch ms of the next attempt when one is scheduled. */
   nextAttemptAt: number | null;
+  /** Epoch ms the delivery was enqueued (in SignalEvent's transaction). */
+  queuedAt: number;
+  /** Epoch ms the attempt ended (the receiver's answer, or the error). */
+  answeredAt: number;
   consecutiveErrors: number;
   /** This attempt turned the webhook from Active to TooManyErrors. */
   becameTooManyErrors: boolean;

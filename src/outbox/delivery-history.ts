@@ -225,8 +225,13 @@ export interface QueueFigures {
   due: number;
   /** Pending but their webhook is not Active (Stopped, TooManyErrors, deleted). */
   parked: number;
-  /** Epoch ms the oldest pending delivery entered the queue; null when the queue is empty. */
+  /**
+   * Epoch ms the oldest pending delivery of an Active webhook entered the queue; null when there is none. Parked
+   * deliveries are left out: they wait for somebody to make their webhook Active, not for the worker.
+   */
   oldestQueuedAt: number | null;
+  /** Epoch ms the oldest parked delivery entered the queue; null when none is parked. */
+  oldestParkedAt: number | null;
 }
 
 /** The queue in one statement, on the status prefix of ix_wa_delivery_claim. */
@@ -235,11 +240,13 @@ export async function queueFigures(db: Queryable, now: number): Promise<QueueFig
     `select count(*) as pending,
        sum(case when d.next_attempt_at <= ? and w.state = 1 then 1 else 0 end) as due,
        sum(case when w.state = 1 then 0 else 1 end) as parked,
-       min(d.created) as oldest
+       min(case when w.state = 1 then d.created end) as oldest,
+       min(case when w.state = 1 then null else d.created end) as oldest_parked
      from wa_delivery d left join webhook w on w.webhook_id = d.webhook_id
      where d.status = 'pending'`, [now]));
   const r = firstRow(row);
-  return { pending: toInt(r.pending), due: toInt(r.due), parked: toInt(r.parked), oldestQueuedAt: nullableInt(r.oldest) };
+  return { pending: toInt(r.pending), due: toInt(r.due), parked: toInt(r.parked), oldestQueuedAt: nullableInt(r.oldest),
+    oldestParkedAt: nullableInt(r.oldest_parked) };
 }
 
 /** Webhooks per state number (0 Unknown, 1 Active, 2 Stopped, 3 TooManyErrors). */

@@ -111,6 +111,8 @@ export interface WorkerStats {
   notifications: number;
   /** Claimed deliveries given back unsent because their target host was at its cap or its circuit open. */
   deferred: number;
+  /** Target hosts whose circuit is open (or half-open) in this worker. */
+  circuitsOpen: number;
 }
 
 export interface Worker {
@@ -196,7 +198,7 @@ export function createWorker(opts: WorkerOptions): Worker {
   const hostOfWebhook = new Map<number, string>();
   let lastClaimed = 0;
   const freeSlots = () => config.workerConcurrency - (inFlight.size - Math.min(slow.size, config.maxSlowInFlight));
-  const stats: WorkerStats = { claimRounds: 0, claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0, deferred: 0 };
+  const stats: Omit<WorkerStats, 'circuitsOpen'> = { claimRounds: 0, claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0, deferred: 0 };
   let running = false;
   /** stop() was called: runs give their unsent rest back. */
   let stopping = false;
@@ -321,7 +323,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       deliveryId: c.deliveryId, webhookId: c.webhookId, webhookName: c.hook.name, eventName: c.eventName, eventId: c.eventUuid,
       attemptNo: c.attemptNo, outcome: record.outcome, httpStatus: record.httpStatus, errorClass: record.errorClass,
       error: record.outcome === 'success' ? null : firstLine(record.report), durationMs: record.durationMs, next: t.status,
-      nextAttemptAt: t.status === 'pending' ? t.nextAttemptAt : null, ...result,
+      nextAttemptAt: t.status === 'pending' ? t.nextAttemptAt : null, queuedAt: c.created, answeredAt: record.startedAt + record.durationMs, ...result,
     };
     logAttempt(logger, r);
     opts.onAttempt?.(r);
@@ -660,6 +662,6 @@ export function createWorker(opts: WorkerOptions): Worker {
       }
     },
     housekeeping,
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, circuitsOpen: gate.openCircuits() }),
   };
 }

@@ -30,6 +30,8 @@ export interface RestApiOptions {
   bodyLimitBytes: number;
   debug: boolean;
   logger: ErrorLogger;
+  /** Told of a request to a path that names no operation (metrics count it as operation `unknown`). */
+  onUnknownPath?: () => void;
 }
 
 /** What a route handler gets: credentials, the lazily parsed body, case-insensitive query values. */
@@ -269,6 +271,7 @@ export function createRestApi(opts: RestApiOptions): Router {
   }));
 
   router.use((req: Request, res: Response) => {
+    opts.onUnknownPath?.();
     sendError(res, new AppError('not_found', `No API operation at ${req.method} ${req.baseUrl}${req.path.slice(0, 200)}`), { debug, logger, where: 'route' });
   });
   // Errors of the body reader: too large (413), an encoding it cannot undo (415), a broken stream (400).

@@ -247,6 +247,8 @@ export async function startApp(dialect: Dialect, opts: AppOptions = {}): Promise
     await auth.ensureAdmin({ userName: config.adminUser, password: config.adminPassword });
     const metrics = opts.metrics ? createMetrics({ db, cacheMs: config.metricsCacheMs }) : undefined;
     delivery = createDeliveryRuntime({ db, config, logger, onAttempt: metrics?.observeAttempt });
+    const d0 = delivery;
+    metrics?.watchWorker(() => d0.workerState());
     if (opts.startWorker) await delivery.startWorker();
     const app = createApp({ config, db, auth, delivery, logger, metrics, adminUiDir: opts.adminUiDir });
     const srv = http.createServer(app);

@@ -141,14 +141,14 @@ for (const dialect of testDialects) {
       const r = await history.redeliver(d.deliveryId);
       assert.deepEqual(r, { redelivered: [d.deliveryId], parkedWebhooks: [{ webhookId: hook, state: 'Stopped' }] });
       assert.equal(await w.drain(), 0, 'parked while Stopped');
-      assert.deepEqual(await queueFigures(db, clock()), { pending: 1, due: 0, parked: 1, oldestQueuedAt: T0 });
+      assert.deepEqual(await queueFigures(db, clock()), { pending: 1, due: 0, parked: 1, oldestQueuedAt: null, oldestParkedAt: T0 });
       await db.knex('webhook').where('webhook_id', hook).update({ state: 1 });
-      assert.deepEqual(await queueFigures(db, clock()), { pending: 1, due: 1, parked: 0, oldestQueuedAt: T0 });
+      assert.deepEqual(await queueFigures(db, clock()), { pending: 1, due: 1, parked: 0, oldestQueuedAt: T0, oldestParkedAt: null });
       await w.drain();
       assert.equal(rx.requests.length, 2);
       assert.equal(rx.requests[1].headers['x-superoffice-retry'], '1');
       assert.equal(rx.requests[1].headers['x-superoffice-eventid'], rx.requests[0].headers['x-superoffice-eventid']);
-      assert.deepEqual(await queueFigures(db, clock()), { pending: 0, due: 0, parked: 0, oldestQueuedAt: null });
+      assert.deepEqual(await queueFigures(db, clock()), { pending: 0, due: 0, parked: 0, oldestQueuedAt: null, oldestParkedAt: null });
       assert.deepEqual([...(await webhooksByState(db))], [[1, 1]]);
 
       await db.knex('webhook').where('webhook_id', hook).delete();

@@ -25,6 +25,8 @@ export interface TargetGate {
   done(host: string, outcome: { timedOut: boolean }): void;
   /** Hosts that would refuse admission now (at their cap, or circuit open and not due for a probe). */
   blocked(): Set<string>;
+  /** Hosts whose circuit is open or half-open now (metrics). */
+  openCircuits(): number;
   /** For logs and tests. */
   state(host: string): { inFlight: number; circuit: 'closed' | 'open' | 'half_open'; openUntil: number | null };
 }
@@ -112,6 +114,7 @@ export function createTargetGate(opts: TargetGateOptions): TargetGate {
     admit,
     done,
     blocked,
+    openCircuits: () => [...hosts.values()].filter((h) => h.openUntil !== null).length,
     state(host) {
       const h = hosts.get(host);
       if (!h) return { inFlight: 0, circuit: 'closed', openUntil: null };
