@@ -8,7 +8,7 @@ import { AppError, isTransactionConflict, notFound } from '../errors.js';
 import {
   createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, lockWebhookState, resetConsecutiveErrors,
 } from '../store/webhook-repository.js';
-import { cancelDeliveriesFor } from '../outbox/outbox-repository.js';
+import { cancelDeliveriesFor, releaseParkedDeliveries } from '../outbox/outbox-repository.js';
 import { enqueueSignalledEvent } from '../outbox/enqueue-signalled.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { fireStateEvent } from '../outbox/state-event.js';
@@ -127,7 +127,10 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
           // and NetServer announces the change as webhook{id}.started / .stopped.
           if (row.state === 'Active') {
             await resetConsecutiveErrors(trx, id);
-            await notifyOutbox(trx); // parked deliveries are due again: wake workers in other processes
+            // Its parked deliveries are due at the commit, not when their old backoff ends; wake workers in other
+            // processes to claim them.
+            await releaseParkedDeliveries(trx, id, at.getTime());
+            await notifyOutbox(trx);
           }
           const verb = row.state === 'Active' ? 'started' : row.state === 'Stopped' ? 'stopped' : null;
           if (verb) await fireStateEvent(trx, id, verb, { now: at.getTime() });

@@ -45,3 +45,17 @@ export async function cancelDeliveriesFor(db: Queryable, webhookId: number, opts
       last_error: opts.reason ?? 'cancelled: the webhook was deleted',
     });
 }
+
+/**
+ * A webhook made Active again drains its parked deliveries at once: its pending deliveries that are not in flight
+ * become due at `now` (call in the transaction that re-activates it, with that transaction's time, so they are due
+ * when it commits), however far their backoff or a hold had put them. They all get the same time, so the claim's
+ * order (next_attempt_at, delivery_id) and the per-webhook order rule send them oldest first.
+ */
+export async function releaseParkedDeliveries(db: Queryable, webhookId: number, now: number): Promise<number> {
+  return knexOf(db)('wa_delivery')
+    .where({ webhook_id: webhookId, status: 'pending' })
+    .andWhere('next_attempt_at', '>', now)
+    .andWhere((q) => { void q.whereNull('lease_until').orWhere('lease_until', '<=', now); })
+    .update({ next_attempt_at: now, held: 0 });
+}
