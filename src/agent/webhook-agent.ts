@@ -14,7 +14,7 @@ import type { SecretCodec } from '../store/secret-codec.js';
 import { fireStateEvent } from '../outbox/state-event.js';
 import { notifyOutbox } from '../outbox/outbox-backend.js';
 import { saveNeedsPing } from '../webhooks/save-ping.js';
-import { validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
+import { checkValueDepth, validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
 
 export interface TestResult { success: boolean; message: string }
@@ -202,6 +202,7 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
 
     async signalEvent(eventName: string, primaryKey: number, data: Record<string, PropertyValue>, by: AssociateSummary): Promise<number> {
       const name = validateEventName('EventName', eventName);
+      checkValueDepth('Data', data);
       const result = await enqueueSignalledEvent(db, { eventName: name, primaryKey, data, changedByAssociateId: by.associateId, timestamp: now() });
       if (result.deliveries > 0) deps.wake?.(result.webhookIds);
       return result.deliveries;

@@ -38,20 +38,24 @@ function flagsJson(flags: readonly string[]): string {
   return flags.length === 0 ? 'None' : flags.join(', ');
 }
 
+/** A Data or Properties value as JSON: nested values as they are, dates as ISO text, exact numbers as numbers. */
 function propertyJson(v: PropertyValue): Json {
   if (v instanceof Date) return v.toISOString();
   // A long or decimal kept with all its digits (webhooks/exact-json.ts) goes out as a number here: the compiled
   // JSON writer has no raw-number form, so digits beyond a double's are not kept on this face.
   if (typeof v === 'bigint' || isExactNumber(v)) return Number(typeof v === 'bigint' ? v : v.value);
+  if (Array.isArray(v)) return v.map(propertyJson);
+  if (v !== null && typeof v === 'object') {
+    const out: JsonObject = {};
+    // defineProperty: a key named __proto__ stays a plain key.
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: propertyJson(x), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
   return v;
 }
 
 export function webhookJson(h: Webhook): JsonObject {
-  let properties: JsonObject | null = null;
-  if (h.properties) {
-    properties = {};
-    for (const [k, v] of Object.entries(h.properties)) properties[k] = propertyJson(v);
-  }
+  const properties = h.properties ? propertyJson(h.properties) : null;
   return {
     WebhookId: h.webhookId,
     Name: h.name || null,
@@ -165,24 +169,17 @@ function stringRecord(max: number) {
   };
 }
 
-/** A StringObjectDictionary (Properties, SignalEvent Data): strings, numbers, booleans, null, arrays of strings. */
+/**
+ * A StringObjectDictionary (Properties, SignalEvent Data): a JSON object whose values are any JSON (C#'s `object`),
+ * nested objects and arrays kept as sent, in their order.
+ */
 export function propertyRecord(max: number) {
   return (field: string, v: unknown): Record<string, PropertyValue> => {
     if (!isObject(v)) throw invalidArgument(field, 'must be a JSON object');
     const entries = Object.entries(v);
     checkCount(field, entries.length, max);
-    const out: Record<string, PropertyValue> = Object.create(null);
-    for (const [k, val] of entries) {
-      if (k === '') throw invalidArgument(field, 'a key is empty');
-      const f = `${field}.${k.slice(0, 80)}`;
-      if (val === null || typeof val === 'string' || typeof val === 'boolean') out[k] = val;
-      else if (typeof val === 'number') {
-        if (!Number.isFinite(val)) throw invalidArgument(f, 'must be a finite number');
-        out[k] = val;
-      } else if (Array.isArray(val) && val.every((e) => typeof e === 'string')) out[k] = val as string[];
-      else throw invalidArgument(f, 'must be a string, number, boolean, null or an array of strings');
-    }
-    return { ...out };
+    for (const [k] of entries) if (k === '') throw invalidArgument(field, 'a key is empty');
+    return v as Record<string, PropertyValue>;
   };
 }
 

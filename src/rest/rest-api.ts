@@ -179,7 +179,7 @@ export function createRestApi(opts: RestApiOptions): Router {
     ({ status: 200, text: writeWebhookJson(webhookJson(await ops.createDefaultWebhook(c.cred))) })));
   router.get('/Webhook', route('v1Webhook_GetAllWebhooks', async (c) => {
     const hooks = await ops.getAllWebhooks(c.cred, () => filterOf(c.query('nameFilter'), c.query('eventFilter'), c.query('statusFilter')));
-    return { status: 200, text: writeWebhookListJson(hooks.map(webhookJson)) };
+    return { status: 200, text: writeWebhookListJson(hooks.map((h) => selected(c, h))) };
   }));
   router.post('/Webhook', route('v1Webhook_PostWebhook', async (c) => {
     const saved = await ops.saveWebhook(c.cred, () => ({ ...draftFromJson(required(c.body()), 'newEntity'), webhookId: 0 }));

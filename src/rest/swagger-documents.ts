@@ -124,7 +124,7 @@ function restfulPaths(): Record<string, Record<string, Schema>> {
         id: 'v1Webhook_GetAllWebhooks', summary: 'All webhooks matching the filters',
         params: [{ name: 'nameFilter', in: 'query', required: false, type: 'string' }, { name: 'eventFilter', in: 'query', required: false, type: 'string' },
           { name: 'statusFilter', in: 'query', required: false, type: 'string', enum: [...webhookStates] }],
-        ok: { status: 200, schema: { type: 'array', items: webhook } },
+        withSelect: true, ok: { status: 200, schema: { type: 'array', items: webhook } },
       }),
       post: operation(t, { id: 'v1Webhook_PostWebhook', summary: 'Creates a webhook', body: { name: 'newEntity', schema: webhook }, withSelect: true, ok: { status: 200, schema: withLinks } }),
     },

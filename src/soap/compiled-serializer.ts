@@ -26,14 +26,15 @@
  * - xs:anyType (StringObjectDictionary values): always written with an xsi:type, because WCF clients cannot read
  *   an untyped value: string -> b:string, integer within int32 -> b:int, other integers and bigint -> b:long (b:decimal beyond its range),
  *   other numbers -> b:double, an ExactNumber (webhooks/exact-json.ts) -> b:decimal, boolean -> b:boolean, Date -> b:dateTime, string[] -> a:ArrayOfstring,
- *   null -> nil. Anything else is a programming error (TypeError).
+ *   any other array or a plain object (nested JSON) -> b:string holding its JSON text, null -> nil. Anything else is
+ *   a programming error (TypeError).
  * - every string is escaped (no CDATA pass-through; XML-illegal characters dropped), nothing is pretty-printed.
  * A value of the wrong JS type throws a TypeError naming the field: it is a bug in the caller, not input.
  *
  * Versioning falls out of the WSDL: a field the WSDL does not declare (Services85 has no ErrorEmails) is never
  * written, whatever the object holds.
  */
-import { isExactNumber, LONG_MAX, LONG_MIN } from '../webhooks/exact-json.js';
+import { isExactNumber, LONG_MAX, LONG_MIN, stringifyExact } from '../webhooks/exact-json.js';
 import { escapeXmlText } from './xml-escape.js';
 import { formatWcfDateTime } from './wcf-date-time.js';
 import {
@@ -203,17 +204,18 @@ export function compileSerializer(model: SchemaModel): CompiledSerializer {
           if (v instanceof Date) return dt + formatWcfDateTime(v) + close;
           // An ExactNumber holds a decimal's text (an exponent only when read from stored JSON: then a double).
           if (isExactNumber(v)) return (/[eE]/.test(v.value) ? dbl : dec) + v.value + close;
-          if (Array.isArray(v)) {
+          if (Array.isArray(v) && v.every((x) => x === null || x === undefined || typeof x === 'string')) {
             if (v.length === 0) return arrEmpty;
             let s = arr;
-            for (const x of v) {
-              if (x === null || x === undefined) s += '<a:string i:nil="true"/>';
-              else if (typeof x === 'string') s += `<a:string>${escapeXmlText(x)}</a:string>`;
-              else fail(where, 'string[] (the only array type an anyType value may hold)', v);
-            }
+            for (const x of v) s += typeof x === 'string' ? `<a:string>${escapeXmlText(x)}</a:string>` : '<a:string i:nil="true"/>';
             return s + close;
           }
-          return fail(where, 'string, number, bigint, ExactNumber, boolean, Date, string[] or null', v);
+          // Any other array, and a JSON object (REST's nested Properties and Data values): the WSDL declares no type
+          // for them (ArrayOfstring is the only array type), so they go out as their JSON text in an xs:string.
+          if (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
+            return str + escapeXmlText(stringifyExact(v)) + close;
+          }
+          return fail(where, 'string, number, bigint, ExactNumber, boolean, Date, a JSON array or object, or null', v);
         }
         default:
           return fail(where, 'string, number, bigint, boolean, Date, string[] or null', v);

@@ -3,8 +3,9 @@
  * index behind SignalEvent and the Event filter. The `events` comma list is written as well, so NetServer itself
  * (or anything reading its schema) still sees the subscriptions.
  *
- * Stored formats: headers and properties are plain JSON objects (NetServer's "JSON blob"); a Date inside properties
- * is stored as its ISO string and read back as that string. ErrorEmails rows have email_recipient, ErrorAssociates
+ * Stored formats: headers and properties are plain JSON objects (NetServer's "JSON blob", a text column on every
+ * dialect, so nested values keep their key order); a Date inside properties is stored as its ISO string and read
+ * back as that string. ErrorEmails rows have email_recipient, ErrorAssociates
  * rows have associate_id, each read back in the order saved; no rows read back as [] (not null). The secret goes
  * through the caller's SecretCodec (encrypted when a key is configured; plaintext without a codec).
  */
@@ -39,7 +40,7 @@ import {
 } from './row-mapping.js';
 import type { SecretCodec } from './secret-codec.js';
 import { returningInto } from './mssql-output.js';
-import { isExactNumber, jsonSafeNumber, parseExact, stringifyExact } from '../webhooks/exact-json.js';
+import { jsonSafeNumber, parseExact, stringifyExact } from '../webhooks/exact-json.js';
 import { subscriptionKeys } from '../webhooks/event-match.js';
 
 /**
@@ -129,20 +130,9 @@ export function parseHeaders(text: unknown): Record<string, string> | null {
   return out;
 }
 
-/**
- * Values outside PropertyValue (nested objects, arrays of non-strings; possible in rows written by other tools)
- * become strings, so the domain type holds.
- */
+/** Every JSON value is a PropertyValue: nested objects and arrays are read back as stored, keys in order. */
 export function parseProperties(text: unknown): Record<string, PropertyValue> | null {
-  const obj = parseJsonObject(text);
-  if (obj === null) return null;
-  const out: Record<string, PropertyValue> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || isExactNumber(v)) out[k] = v;
-    else if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === 'string' ? x : stringifyExact(x)));
-    else out[k] = stringifyExact(v);
-  }
-  return out;
+  return parseJsonObject(text) as Record<string, PropertyValue> | null;
 }
 
 function webhookColumns(input: WebhookInput, events: string[]) {

@@ -33,9 +33,13 @@ export function flagsFromInt<T extends string>(all: readonly T[], n: number): T[
   return all.filter((_, i) => (n & (1 << i)) !== 0);
 }
 
-/** A value of a StringObjectDictionary (Properties, SignalEvent Data): JSON-compatible, plus dates. */
-/** A Data or Properties value; bigint and ExactNumber keep the digits of an xs:long or xs:decimal (exact-json.ts). */
-export type PropertyValue = string | number | bigint | ExactNumber | boolean | null | Date | string[];
+/**
+ * A value of a StringObjectDictionary (Properties, SignalEvent Data): any JSON value (nested objects and arrays as
+ * sent, their keys in order), plus dates; bigint and ExactNumber keep the digits of an xs:long or xs:decimal
+ * (exact-json.ts).
+ */
+export type PropertyValue = string | number | bigint | ExactNumber | boolean | null | Date | PropertyValue[] | PropertyObject;
+export interface PropertyObject { [key: string]: PropertyValue }
 
 export interface AssociateSummary {
   associateId: number;

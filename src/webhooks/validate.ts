@@ -146,11 +146,29 @@ export function validateHeaders(headers: Record<string, string> | null | undefin
   return Object.keys(out).length ? out : null;
 }
 
+/** How deep a Data or Properties value may nest (objects and arrays inside a value); deeper is refused. */
+export const VALUE_DEPTH_MAX = 32;
+
+/**
+ * Refuses a Data or Properties value nested deeper than VALUE_DEPTH_MAX, naming the member: writing it (JSON and XML
+ * writers recurse) must not exhaust the stack. Iterative, so the check itself cannot.
+ */
+export function checkValueDepth(field: string, values: Record<string, unknown>): void {
+  const stack: Array<[unknown, number]> = Object.values(values).map((v) => [v, 1]);
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [v, depth] = item;
+    if (v === null || typeof v !== 'object' || v instanceof Date) continue;
+    if (depth > VALUE_DEPTH_MAX) throw invalidArgument(field, `a value is nested more than ${VALUE_DEPTH_MAX} levels deep`);
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, depth + 1]);
+  }
+}
+
 function validateProperties(props: Record<string, PropertyValue> | null | undefined): Record<string, PropertyValue> | null {
   if (!props) return null;
   const keys = Object.keys(props);
   checkCount('Properties', keys.length, limits.properties);
   for (const k of keys) if (k.trim() === '') throw invalidArgument('Properties', 'keys must not be empty');
+  checkValueDepth('Properties', props);
   return keys.length ? props : null;
 }
 

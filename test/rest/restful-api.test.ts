@@ -154,9 +154,9 @@ describe('RESTful API /api/v1/Webhook', () => {
     const badEvent = await api('POST', '/api/v1/Webhook/not-an-event/1', {});
     assert.equal(badEvent.status, 400);
     assert.equal(badEvent.json.ErrorField, 'EventName');
-    const badData = await api('POST', '/api/v1/Webhook/contact.created/1', { nested: { no: 1 } });
+    const badData = await api('POST', '/api/v1/Webhook/contact.created/1', [{ not: 'an object' }]);
     assert.equal(badData.status, 400);
-    assert.equal(badData.json.ErrorField, 'data.nested');
+    assert.equal(badData.json.ErrorField, 'data');
     const xml = await api('POST', '/api/v1/Webhook', '<Webhook/>', { 'Content-Type': 'application/xml' });
     assert.equal(xml.status, 415);
     assert.equal(xml.json.Error, true);

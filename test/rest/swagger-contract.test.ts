@@ -156,6 +156,9 @@ function get(url: string, host?: string): Promise<{ status: number; contentType:
   });
 }
 
+/** Parameters the served documents add to NetServer's: $select on the RESTful list (docs/rest.md). */
+const additions: Record<string, string[]> = { 'GET /api/v1/Webhook': ['$select'] };
+
 /** What a client generator sees: operations, parameters, success and documented statuses, and the definitions' members. */
 function shape(doc: Record<string, any>): unknown {
   const schema = (s: any): unknown => s && ({
@@ -167,7 +170,7 @@ function shape(doc: Record<string, any>): unknown {
     for (const [m, op] of Object.entries<any>(methods)) {
       paths[`${m.toUpperCase()} ${p}`] = {
         operationId: op.operationId,
-        parameters: op.parameters.map((x: any) => ({ name: x.name, in: x.in, required: x.required, type: x.type, format: x.format, enum: x.enum, schema: schema(x.schema) }))
+        parameters: op.parameters.filter((x: any) => !(additions[`${m.toUpperCase()} ${p}`] ?? []).includes(x.name)).map((x: any) => ({ name: x.name, in: x.in, required: x.required, type: x.type, format: x.format, enum: x.enum, schema: schema(x.schema) }))
           .sort((a: any, b: any) => a.name.localeCompare(b.name)),
         responses: Object.fromEntries(Object.entries<any>(op.responses).filter(([code]) => code !== '401').map(([code, r]) => [code, schema(r.schema) ?? null])),
       };

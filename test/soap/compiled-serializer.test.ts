@@ -137,13 +137,17 @@ describe('compiled serializer (Services88 Webhook)', () => {
       [['x', 'y & z'], '<Value i:type="a:ArrayOfstring"><a:string>x</a:string><a:string>y &amp; z</a:string></Value>'],
       [[], '<Value i:type="a:ArrayOfstring"/>'],
       [null, '<Value i:nil="true"/>'],
+      // Nested JSON (the JSON faces' Properties and Data): the WSDL has no type for it, so its JSON text as a string.
+      [{ b: { c: [1, 'x'] }, a: null }, '<Value i:type="b:string">{"b":{"c":[1,"x"]},"a":null}</Value>'],
+      [[1, 2], '<Value i:type="b:string">[1,2]</Value>'],
+      [['<x>', 3], '<Value i:type="b:string">["&lt;x&gt;",3]</Value>'],
     ];
     for (const [value, xml] of cases) {
       const out = s.writeElement('GetWebhookResponse', { Response: { Properties: [{ Key: 'k', Value: value }] } });
       assert.equal(out, wh(`<Properties><StringObjectKeyValuePair><Key>k</Key>${xml}</StringObjectKeyValuePair></Properties>`),
         `value ${String(value)}`);
     }
-    for (const bad of [{ a: 1 }, [1, 2], Symbol('s'), () => 1]) {
+    for (const bad of [new Map([['a', 1]]), Symbol('s'), () => 1]) {
       assert.throws(() => s.writeElement('GetWebhookResponse', { Response: { Properties: [{ Key: 'k', Value: bad }] } }),
         TypeError);
     }
