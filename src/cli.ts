@@ -20,7 +20,7 @@ import { configSummary, loadConfig, redactUrl, type Config, type ConfigInput } f
 import { createLogger, type Logger } from './logger.js';
 import { dialectOf, openDatabase, migrateLatest, sqliteFile, type Database } from './store/db.js';
 import { backfillEventRows } from './store/webhook-repository.js';
-import { createAuthService } from './auth/auth-service.js';
+import { createAuthService, type EnsureAdminResult } from './auth/auth-service.js';
 import { createApp } from './app.js';
 import { createDeliveryRuntime } from './agent/delivery-runtime.js';
 import { secretCodecFor } from './store/secret-codec.js';
@@ -113,6 +113,17 @@ async function openImportTarget(config: Config, logger: Logger, dryRun: boolean)
   return empty();
 }
 
+/** Why no admin was created although nobody can sign in, and what to do about it. */
+function unusableAdminMessage(u: NonNullable<EnsureAdminResult['unusable']>): string {
+  if (u.reason === 'deleted') {
+    return `no admin associate was created: '${u.userName}' exists but is deleted, and no associate has a password, so nobody can ` +
+      'sign in. Set ADMIN_USER to another name and restart, or add one with: webhook-agent user add <name>';
+  }
+  return `no admin associate was created: '${u.userName}' already exists (imported from NetServer) without a password, and no ` +
+    `associate has one, so nobody can sign in. Set its password with: webhook-agent user password ${u.userName} ` +
+    '(the password from WA_PASSWORD or stdin)';
+}
+
 async function serve(opts: Common) {
   requireDisabledProto();
   const { config, logger } = setup(opts);
@@ -126,6 +137,7 @@ async function serve(opts: Common) {
     process.stdout.write(`\nCreated associate '${config.adminUser}' with generated password: ${admin.generatedPassword}\n` +
       'Set ADMIN_PASSWORD to choose it yourself. It is not shown again.\n\n');
   }
+  if (admin.unusable) logger.warn({ associate: admin.unusable.userName }, unusableAdminMessage(admin.unusable));
   const stopPruning = pruneTicketsPeriodically(auth, logger);
   const secrets = secretCodecFor(config);
   const metrics = metricsFor(config, db, logger);

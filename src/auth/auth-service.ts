@@ -74,8 +74,12 @@ export interface AuthService {
   authenticate(ticket: string | undefined | null): Promise<AssociateSummary>;
   /** Ends one ticket's session. false when it was not known. */
   logout(ticket: string): Promise<boolean>;
-  /** Creates the first associate when none has a password (deleted associates count as existing). */
-  ensureAdmin(opts: { userName: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }>;
+  /**
+   * Creates the first associate when none has a password (deleted associates count as existing). When the name is
+   * taken by an associate nobody can sign in as (imported from NetServer without a password, or deleted), nothing
+   * is created and `unusable` says which and why, so the caller can tell the operator.
+   */
+  ensureAdmin(opts: { userName: string; password?: string }): Promise<EnsureAdminResult>;
   /** AppError('conflict') when the name is taken, 'invalid_argument' for an empty name or password. */
   addAssociate(name: string, password: string, fullName?: string): Promise<AssociateSummary>;
   /** Sets a new password and ends all of the associate's sessions. false when there is no such (live) associate. */
@@ -86,6 +90,13 @@ export interface AuthService {
   issueTicketFor(name: string): Promise<LoginResult | null>;
   /** Removes expired tickets; returns how many. */
   pruneExpiredTickets(): Promise<number>;
+}
+
+export interface EnsureAdminResult {
+  created: boolean;
+  generatedPassword?: string;
+  /** The existing associate of that name that blocks the creation, and why it cannot sign in. */
+  unusable?: { userName: string; reason: 'no_password' | 'deleted' };
 }
 
 const unauthenticated = (message: string) =>
@@ -260,16 +271,20 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     return toSummary(created);
   }
 
-  async function ensureAdmin(o: { userName: string; password?: string }): Promise<{ created: boolean; generatedPassword?: string }> {
+  async function ensureAdmin(o: { userName: string; password?: string }): Promise<EnsureAdminResult> {
     // Associates imported from NetServer cannot log in (no password), so they do not count.
     if ((await countAssociates(db, { withPassword: true })) > 0) return { created: false };
     const generated = o.password ? undefined : randomBytes(18).toString('base64url');
     try {
       await addAssociate(o.userName, o.password ?? (generated as string));
     } catch (err) {
-      // Another process created it first.
-      if (err instanceof AppError && err.code === 'conflict') return { created: false };
-      throw err;
+      if (!(err instanceof AppError && err.code === 'conflict')) throw err;
+      // The name is taken: by another process that created it first (it has a password), or by an associate
+      // nobody can sign in as, such as NetServer's ADMIN brought by an import.
+      const taken = await findAssociateByName(db, o.userName);
+      if (taken?.deleted) return { created: false, unusable: { userName: taken.name, reason: 'deleted' } };
+      if (taken && !taken.passwordHash) return { created: false, unusable: { userName: taken.name, reason: 'no_password' } };
+      return { created: false };
     }
     return generated === undefined ? { created: true } : { created: true, generatedPassword: generated };
   }

@@ -84,6 +84,22 @@ describe('CLI', () => {
     }
   });
 
+  test('serve says at start (warn) that an imported ADMIN without a password blocks the first admin, and how to set it', async () => {
+    const url = freshSqlite();
+    assert.equal(run(['migrate'], { DATABASE_URL: url }).status, 0);
+    const db = openDatabase(url);
+    try {
+      // As `import netserver` writes NetServer's associates: no password hash.
+      await createAssociate(db.knex, { name: 'ADMIN', passwordHash: '' });
+      const out = await serveOnce([], { PORT: String(await freePort()), HOST: '127.0.0.1', DATABASE_URL: url });
+      assert.match(out, /"level":40[^\n]*no admin associate was created: 'ADMIN' already exists \(imported from NetServer\) without a password/);
+      assert.match(out, /webhook-agent user password ADMIN/);
+      assert.equal(((await db.knex('associate').count({ n: '*' }).first()) as { n: unknown }).n, 1, 'nothing created');
+    } finally {
+      await db.close();
+    }
+  });
+
   test('migrate says what it applied, and says so when there was nothing to do', () => {
     const url = freshSqlite();
     const first = run(['migrate'], { DATABASE_URL: url });

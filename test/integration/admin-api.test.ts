@@ -109,4 +109,31 @@ describe('admin API', () => {
     assert.match(metrics, /webhook_agent_requests_total\{face="admin",operation="listDeliveries",outcome="invalid_argument"\} 1/);
     assert.match(metrics, /webhook_agent_logins_total\{outcome="failure"\} 2/);
   });
+
+  test('behind a trusted proxy the same-origin check uses the forwarded host and proto, as the WSDL address does', async () => {
+    const proxied = await startApp('sqlite', { env: { TRUST_PROXY: 'true' } });
+    try {
+      const forwarded = { 'X-Forwarded-Host': 'agent.example.com', 'X-Forwarded-Proto': 'https' };
+      const signIn = (app2: TestApp, headers: Record<string, string>) => fetch(`${app2.baseUrl}/admin/api/session`, {
+        method: 'POST', body: JSON.stringify({ userName: 'admin', password: 'app-test-password' }),
+        headers: { 'Content-Type': 'application/json', ...headers },
+      });
+      const ok = await signIn(proxied, { ...forwarded, Origin: 'https://agent.example.com' });
+      assert.equal(ok.status, 200, await ok.clone().text());
+      assert.match(ok.headers.get('set-cookie') ?? '', /; Secure;/, 'HTTPS at the proxy: the cookie is Secure');
+      const cookie = (ok.headers.get('set-cookie') ?? '').split(';')[0];
+      const change = await fetch(`${proxied.baseUrl}/admin/api/session`, {
+        method: 'DELETE', headers: { ...forwarded, Origin: 'https://agent.example.com', Cookie: cookie, 'X-Admin-Request': '1' },
+      });
+      assert.equal(change.status, 200, 'a cookie-authenticated change through the proxy');
+      assert.equal((await signIn(proxied, { ...forwarded, Origin: 'https://evil.example' })).status, 401, 'another origin');
+      assert.equal((await signIn(proxied, { ...forwarded, Origin: 'http://agent.example.com' })).status, 401, 'another scheme');
+      const wsdl = await (await fetch(`${proxied.baseUrl}/Remote/Services88/Webhook.svc?wsdl`, { headers: forwarded })).text();
+      assert.match(wsdl, /location="https:\/\/agent\.example\.com\/Remote\/Services88\/Webhook\.svc"/);
+      // Without TRUST_PROXY the forwarded host is the client's word and counts for nothing.
+      assert.equal((await signIn(app, { ...forwarded, Origin: 'https://agent.example.com' })).status, 401);
+    } finally {
+      await proxied.close();
+    }
+  });
 });
