@@ -144,8 +144,12 @@ export function createAdminApi(deps: AdminApiDeps): Router {
     return { signedOut: true };
   }));
 
-  router.get('/webhooks', route('listWebhooks', false, async (_req, _res, cred) =>
-    ({ webhooks: (await ops.getAllWebhooks(cred, () => ({}))).map(webhookView) })));
+  router.get('/webhooks', route('listWebhooks', false, async (req, _res, cred) => {
+    const page = await ops.webhookPage(cred, () => ({
+      search: str(req.query.search), state: str(req.query.state), offset: str(req.query.offset), limit: str(req.query.limit),
+    }));
+    return { ...page, webhooks: page.webhooks.map(webhookView) };
+  }));
   router.get('/webhooks/:id', route('getWebhook', false, async (req, _res, cred) =>
     webhookView(await ops.getWebhook(cred, idParam(req.params.id, 'webhookId'), 'webhookId'))));
   router.post('/webhooks/:id/state', route('setState', false, async (req, _res, cred) => {

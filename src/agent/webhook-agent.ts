@@ -8,6 +8,8 @@ import { AppError, isTransactionConflict, notFound } from '../errors.js';
 import {
   createWebhook, updateWebhook, getWebhook, listWebhooks, deleteWebhook, getLastError, lockWebhookState, resetConsecutiveErrors,
 } from '../store/webhook-repository.js';
+import { webhookPage, type WebhookPage } from '../store/webhook-page.js';
+import { checkWebhookPageQuery, type WebhookPageInput } from './input-checks.js';
 import { cancelDeliveriesFor, releaseParkedDeliveries } from '../outbox/outbox-repository.js';
 import { enqueueSignalledEvent } from '../outbox/enqueue-signalled.js';
 import type { SecretCodec } from '../store/secret-codec.js';
@@ -181,6 +183,12 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
 
     listWebhooks(filter: WebhookFilter): Promise<Webhook[]> {
       return listWebhooks(db.knex, filter, secretOpts);
+    },
+
+    /** One page of hooks matching a search text and a state (store/webhook-page.ts), with the total. */
+    webhookPage(query: WebhookPageInput): Promise<WebhookPage & { offset: number; limit: number }> {
+      const q = checkWebhookPageQuery(query);
+      return webhookPage(db.knex, q, secretOpts).then((page) => ({ ...page, offset: q.offset, limit: q.limit }));
     },
 
     async getLastError(id: number): Promise<string> {

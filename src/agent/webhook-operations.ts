@@ -13,7 +13,7 @@ import type { AuthService, LoginResult } from '../auth/auth-service.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
 import type { WebhookDraft } from '../webhooks/validate.js';
 import type { TestResult, WebhookAgent } from './webhook-agent.js';
-import { requirePrimaryKey, requireWebhookId } from './input-checks.js';
+import { requirePrimaryKey, requireWebhookId, type WebhookPageInput } from './input-checks.js';
 import { translateError } from './translate-error.js';
 
 /** Who is calling: a ticket (SOAP Credentials header, `SOTicket`) or a user name and password (HTTP Basic). */
@@ -82,6 +82,9 @@ export function createWebhookOperations(deps: WebhookOperationsDeps) {
 
     getAllWebhooks: (cred: Credentials, filter: () => WebhookFilter): Promise<Webhook[]> =>
       as(cred, () => agent.listWebhooks(filter())),
+
+    /** A page of hooks by search text and state, with the total (the admin page's list). */
+    webhookPage: (cred: Credentials, query: () => WebhookPageInput) => as(cred, () => agent.webhookPage(query())),
 
     testWebhook: (cred: Credentials, draft: () => WebhookDraft): Promise<TestResult> =>
       as(cred, (by) => agent.testWebhook(draft(), by)),

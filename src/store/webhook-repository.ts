@@ -382,10 +382,14 @@ function compiledRead(k: Knex, filter: WebhookFilter & { webhookId?: number }): 
 
 /** One statement whatever the number of hooks (see readColumns). */
 async function loadWebhooks(db: Queryable, filter: WebhookFilter & { webhookId?: number }, opts: SecretOptions): Promise<Webhook[]> {
-  const secrets = opts.secrets;
   const k = knexOf(db);
   const read = compiledRead(k, filter);
-  const rows = await selectArrays(k, read.sql, read.bindings);
+  return hooksFromRows(await selectArrays(k, read.sql, read.bindings), opts);
+}
+
+/** Rows of webhooksQuery (one per notify row, consecutive per hook) -> hooks. */
+function hooksFromRows(rows: readonly unknown[][], opts: SecretOptions): Webhook[] {
+  const secrets = opts.secrets;
   const hooks: Webhook[] = [];
   let hook: Webhook | undefined;
   for (const r of rows) {
@@ -444,6 +448,15 @@ function webhookFromRow(r: readonly unknown[], id: number, secrets: SecretCodec)
     consecutiveErrors: toInt(r[col.consecutive_errors]),
     lastError: textAt(r, col.last_error),
   };
+}
+
+/** The hooks with these ids, ordered by webhook_id (ids that do not exist are left out). */
+export async function getWebhooksByIds(db: Queryable, webhookIds: readonly number[], opts: SecretOptions): Promise<Webhook[]> {
+  if (webhookIds.length === 0) return [];
+  const k = knexOf(db);
+  // Not through compiledRead's cache: the statement's shape depends on the number of ids.
+  const q = webhooksQuery(k, {}).whereIn('w.webhook_id', [...webhookIds]).toSQL();
+  return hooksFromRows(await selectArrays(k, q.sql, q.bindings as Array<string | number>), opts);
 }
 
 export async function getWebhook(db: Queryable, webhookId: number, opts: SecretOptions): Promise<Webhook | null> {

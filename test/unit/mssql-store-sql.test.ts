@@ -10,6 +10,7 @@ import { touchTicketQuery } from '../../src/store/ticket-repository.js';
 import { activeSubscribersQuery, webhookInsertQuery, webhookStateLockSql, webhooksQuery } from '../../src/store/webhook-repository.js';
 import { associateByNameQuery } from '../../src/store/associate-repository.js';
 import { subscribersSql } from '../../src/outbox/subscribers-sql.js';
+import { webhookPageFilter } from '../../src/store/webhook-page.js';
 import { returningInto } from '../../src/store/mssql-output.js';
 import { caseRulesSchemaAfter, caseRulesSchemaBefore } from '../../src/store/migrations/005-names.js';
 import { MAX_BINDINGS, rowsPerInsert } from '../../src/store/row-mapping.js';
@@ -221,4 +222,11 @@ test('attempt chart: no integer literal above 2,147,483,647 outside a CAST to bi
   assert.ok(grouped && grouped[1].includes('CAST(1699916400000 AS bigint)'), 'the GROUP BY is the same expression as the select');
   assert.throws(() => attemptChartQuery(k, 7, 1.5, 3_600_000), RangeError);
   assert.throws(() => attemptChartQuery(k, 7, start, 0), RangeError);
+});
+
+test('webhook page: the search is LIKE with ESCAPE on lower() of name, target and events; paging is OFFSET/FETCH by id', () => {
+  const sql = webhookPageFilter(k, { search: 'A%b', state: 'Stopped' }).select('w.webhook_id').orderBy('w.webhook_id').offset(50).limit(50).toSQL();
+  assert.match(sql.sql, /lower\(\[w\]\.\[name\]\) like \? escape '\\' or lower\(\[w\]\.\[target_url\]\) like \? escape '\\' or lower\(\[w\]\.\[events\]\) like \? escape '\\'/);
+  assert.match(sql.sql, /order by \[w\]\.\[webhook_id\] asc offset \? rows fetch next \? rows only/);
+  assert.deepEqual(sql.bindings, ['%a\\%b%', '%a\\%b%', '%a\\%b%', 2, 50, 50]);
 });
