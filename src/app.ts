@@ -2,6 +2,7 @@
  * The express app: one SOAP endpoint per service version, the RESTful and Agents JSON API, health and readiness. Built from its dependencies;
  * no globals, so tests build as many as they like.
  */
+import compression from 'compression';
 import express from 'express';
 import type { Config } from './config.js';
 import type { Database } from './store/db.js';
@@ -84,6 +85,9 @@ export function createApp(deps: AppDeps): express.Express {
   }));
 
   const history = createDeliveryHistory({ db, wake: () => deps.delivery.wake() });
+  // The admin page's bundle and its lists compress 5-10x. Not the sign-in answer: it carries a ticket next to the
+  // user name the caller chose (what a BREACH-style length oracle needs); every other answer holds no secret.
+  app.use('/admin', compression({ filter: (req, res) => !(req.path === '/api/session' && req.method === 'POST') && compression.filter(req, res) }));
   app.use('/admin/api', createAdminApi({ auth, ops, history, logger, metrics, ticketTtlMs: config.ticketTtlMs }));
   app.get('/admin', (req, res, next) => {
     // Relative asset URLs need the trailing slash; express matches /admin and /admin/ alike.

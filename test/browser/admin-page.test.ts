@@ -98,6 +98,8 @@ describe('admin page in Chromium', chromiumAvailability(), () => {
     assert.equal(cookie.sameSite, 'Strict');
     assert.equal(cookie.path, '/admin');
     assert.equal(await page.evaluate(() => document.cookie), '', 'the session is not readable by scripts');
+    const bundle = await fetch(`${app.baseUrl}/admin/app.js`, { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(bundle.headers.get('content-encoding'), 'gzip', 'the bundle is sent compressed');
   });
 
   test('webhook list with state, counters and last error', async () => {
