@@ -105,8 +105,8 @@ describe('admin API', () => {
     assert.match(index.headers.get('content-security-policy') ?? '', /default-src 'self'.*script-src 'self'.*frame-ancestors 'none'/);
     assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
     const metrics = await (await fetch(`${app.baseUrl}/metrics`)).text();
-    assert.match(metrics, /webhook_agent_requests_total\{face="admin",operation="listWebhooks",outcome="ok"\} [1-9]/);
-    assert.match(metrics, /webhook_agent_requests_total\{face="admin",operation="listDeliveries",outcome="invalid_argument"\} 1/);
+    assert.match(metrics, /webhook_agent_requests_total\{face="admin",operation="GetAllWebhooks",outcome="ok"\} [1-9]/);
+    assert.match(metrics, /webhook_agent_requests_total\{face="admin",operation="ListDeliveries",outcome="invalid_argument"\} 1/);
     assert.match(metrics, /webhook_agent_logins_total\{outcome="failure"\} 2/);
   });
 
