@@ -31,19 +31,35 @@ export async function enqueueEvent(
 
 /**
  * Marks the webhook's pending deliveries cancelled (recorded, not deleted); call before deleting the webhook, in
- * the same transaction. A worker still sending one of them finds its lease gone and records nothing.
+ * the same transaction. A delivery in flight (live lease) is left to its worker: an outcome that reached the
+ * receiver is recorded, and the worker then cancels what the deleted hook has left (cancelOrphanedDeliveries).
  */
 export async function cancelDeliveriesFor(db: Queryable, webhookId: number, opts: { now?: number; reason?: string } = {}): Promise<void> {
   const now = opts.now ?? Date.now();
   await knexOf(db)('wa_delivery')
     .where({ webhook_id: webhookId, status: 'pending' })
-    .update({
-      status: 'cancelled',
-      finished_at: now,
-      lease_until: null,
-      lease_token: null,
-      last_error: opts.reason ?? 'cancelled: the webhook was deleted',
-    });
+    .andWhere((q) => { void q.whereNull('lease_until').orWhere('lease_until', '<=', now); })
+    .update(cancelled(now, opts.reason ?? DELETED));
+}
+
+const DELETED = 'cancelled: the webhook was deleted';
+
+const cancelled = (now: number, reason: string) => ({ status: 'cancelled', finished_at: now, lease_until: null, lease_token: null, last_error: reason });
+
+/**
+ * After a worker recorded or gave back deliveries of a webhook: when the webhook is gone (deleted while they were in
+ * flight), its pending deliveries not in flight are cancelled (a recorded outcome keeps its attempt row and last_status). Returns how
+ * many; 0 (and nothing written) while the webhook exists.
+ */
+export async function cancelOrphanedDeliveries(db: Queryable, webhookId: number, now: number): Promise<number> {
+  const k = knexOf(db);
+  // A read by primary key first: the common case (the webhook exists) writes nothing and takes no write lock. A
+  // webhook once gone does not come back (ids are not reused), so the update needs no re-check.
+  if (await k('webhook').where('webhook_id', webhookId).first('webhook_id')) return 0;
+  return k('wa_delivery')
+    .where({ webhook_id: webhookId, status: 'pending' })
+    .andWhere((q) => { void q.whereNull('lease_until').orWhere('lease_until', '<=', now); })
+    .update(cancelled(now, DELETED));
 }
 
 /**

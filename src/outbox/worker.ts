@@ -46,6 +46,7 @@ import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';
 import { claimAndLoad } from './claim-deliveries.js';
 import type { ClaimedDelivery } from './claimed-delivery.js';
+import { cancelOrphanedDeliveries } from './outbox-repository.js';
 import { errorNotice, type AttemptRecord, type DeliveryTransition, type RecordResult } from './outbox-record.js';
 import { recordAttempts } from './record-attempt.js';
 import { deferLeases, expireStaleDeliveries, pruneOutbox, releaseLeases, type PruneResult } from './outbox-maintenance.js';
@@ -415,6 +416,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       recording = null;
     };
     let deferUntil: number | null = null;
+    let leftPending = false;
     let next = 0;
     while (next < run.length) {
       const c = run[next];
@@ -434,19 +436,28 @@ export function createWorker(opts: WorkerOptions): Worker {
       task.attempted++;
       const record = recordFor(c, sent.outcome, sent.startedAt, now());
       queued.push({ c, record });
+      if (record.transition.status === 'pending') leftPending = true;
       recording ??= recordQueued();
       // Only a success lets the next one go (a type this agent does not send says nothing about the target).
       if (record.transition.status !== 'succeeded' && record.outcome !== 'unsupported') break;
     }
     const rest = run.slice(next);
     while (recording) await recording;
-    if (rest.length === 0) return;
-    if (deferUntil !== null) {
-      const until = deferUntil;
-      stats.deferred += rest.length;
-      await withDbRetry('deferring deliveries of a blocked target', () => deferLeases(db, rest.map((c) => ({ deliveryId: c.deliveryId, leaseToken: c.leaseToken, until }))));
-    } else {
-      await withDbRetry('giving back the rest of a run', () => releaseLeases(db, rest));
+    if (rest.length > 0) {
+      if (deferUntil !== null) {
+        const until = deferUntil;
+        stats.deferred += rest.length;
+        await withDbRetry('deferring deliveries of a blocked target', () => deferLeases(db, rest.map((c) => ({ deliveryId: c.deliveryId, leaseToken: c.leaseToken, until }))));
+      } else {
+        await withDbRetry('giving back the rest of a run', () => releaseLeases(db, rest));
+      }
+    }
+    // A run that left something pending (a retry, an unsent rest) may belong to a hook deleted while it was in
+    // flight: DeleteWebhook left these deliveries to this worker, which recorded what reached the receiver; what is
+    // left pending is cancelled now, since no claim takes deliveries of a webhook that is gone.
+    if (rest.length > 0 || leftPending) {
+      const n = await withDbRetry('cancelling the deliveries of a deleted webhook', () => cancelOrphanedDeliveries(db, run[0].webhookId, now()));
+      if (n > 0) logger.info({ webhookId: run[0].webhookId, cancelled: n }, 'webhook deleted while a delivery was in flight: its outcome was recorded, its remaining deliveries cancelled');
     }
   }
 

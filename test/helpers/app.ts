@@ -297,20 +297,26 @@ export interface Receiver {
   url: string;
   /** Status answered to every request; may be changed between requests. */
   status: number;
+  /** How long the receiver waits after a request's body before it answers (0: at once); may be changed too. */
+  delayMs: number;
   requests: ReceivedRequest[];
   close(): Promise<void>;
 }
 
 /** A loopback HTTP receiver recording each request and answering `status` with a short text body. */
 export async function startReceiver(status = 200): Promise<Receiver> {
-  const rec: Receiver = { url: '', status, requests: [], close: async () => {} };
+  const rec: Receiver = { url: '', status, delayMs: 0, requests: [], close: async () => {} };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       rec.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(rec.status, { 'Content-Type': 'text/plain' });
-      res.end(`receiver answered ${rec.status}`);
+      const answer = () => {
+        res.writeHead(rec.status, { 'Content-Type': 'text/plain' });
+        res.end(`receiver answered ${rec.status}`);
+      };
+      if (rec.delayMs > 0) setTimeout(answer, rec.delayMs);
+      else answer();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -6,7 +6,7 @@ import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { freshDatabase, dialectAvailability, testDialects, type TestDatabase } from '../helpers/db.js';
 import { openDatabase } from '../../src/store/db.js';
-import { enqueueEvent, cancelDeliveriesFor } from '../../src/outbox/outbox-repository.js';
+import { enqueueEvent, cancelDeliveriesFor, cancelOrphanedDeliveries } from '../../src/outbox/outbox-repository.js';
 import { claimDeliveries, extendRuns, holdBlockedDeliveries } from '../../src/outbox/claim-deliveries.js';
 import type { AttemptRecord } from '../../src/outbox/outbox-record.js';
 import { recordAttempt } from '../../src/outbox/record-attempt.js';
@@ -449,21 +449,30 @@ for (const dialect of testDialects) {
       assert.equal((await usage(hook)).totalCalls, 1);
     });
 
-    test('cancelDeliveriesFor: recorded as cancelled; an attempt in flight finds its lease gone', async () => {
+    test('cancelDeliveriesFor: recorded as cancelled; an attempt in flight is recorded, then cancelOrphanedDeliveries ends it', async () => {
       const hook = await createHook(db.knex, { targetUrl: rx.url });
       await enqueueEvent(db.knex, event(1), [hook], { now: T0 });
       await enqueueEvent(db.knex, event(2), [hook], { now: T0 });
       const [claim] = await claimDeliveries(db, { now: T0, leaseMs: 60_000, limit: 10, token: 'tok' });
-      await db.knex.transaction((trx) => cancelDeliveriesFor(trx, hook, { now: T0 + 5 }));
-      const rows = await deliveries();
-      assert.deepEqual(rows.map((r) => [r.status, r.finishedAt]), [['cancelled', T0 + 5], ['cancelled', T0 + 5]]);
+      await db.knex.transaction(async (trx) => {
+        await cancelDeliveriesFor(trx, hook, { now: T0 + 5 });
+        await trx('webhook').where('webhook_id', hook).delete();
+      });
+      let rows = await deliveries();
+      assert.deepEqual(rows.map((r) => [r.status, r.finishedAt]), [['pending', null], ['cancelled', T0 + 5]], 'the one in flight is left to its worker');
       const late = await recordAttempt(db.knex, {
         deliveryId: claim.deliveryId, leaseToken: 'tok', webhookId: hook, attemptNo: 1, startedAt: T0, durationMs: 1, httpStatus: 500,
         outcome: 'failure', errorClass: 'http', report: 'x', usage: 'error', transition: { status: 'pending', nextAttemptAt: T0 + 1000 },
         disableHook: false, maxConsecutiveErrors: 9, now: T0 + 10,
       });
-      assert.equal(late.recorded, false);
-      assert.equal((await deliveries())[0].status, 'cancelled');
+      assert.equal(late.recorded, true, 'an outcome that reached the receiver is recorded');
+      assert.equal(await cancelOrphanedDeliveries(db.knex, hook, T0 + 20), 1);
+      rows = await deliveries();
+      assert.deepEqual(rows.map((r) => [r.status, r.finishedAt]), [['cancelled', T0 + 20], ['cancelled', T0 + 5]]);
+      assert.deepEqual((await db.knex('wa_attempt').where('delivery_id', claim.deliveryId).select('http_status')).map((r: { http_status: unknown }) => Number(r.http_status)), [500]);
+      const kept = await createHook(db.knex, { targetUrl: rx.url });
+      await enqueueEvent(db.knex, event(3), [kept], { now: T0 });
+      assert.equal(await cancelOrphanedDeliveries(db.knex, kept, T0 + 20), 0, 'a webhook that exists keeps its deliveries');
     });
 
     test('a delivery still failing after retryMaxAgeMs is expired, and that is recorded', async () => {
