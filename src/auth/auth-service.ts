@@ -59,7 +59,7 @@ export interface AuthService {
   /**
    * null = AuthenticationSucceeded=false (wrong name or password, deleted associate, or too many attempts waiting);
    * `client` is the caller's address, for the throttle. An associate
-   * without a password (imported from NetServer) is refused with AppError('unauthenticated') saying how to set one.
+   * without a password (imported from NetServer) is refused like any other (null; the log tells the operator).
    */
   login(userName: string, password: string, client?: string): Promise<LoginResult | null>;
   /**
@@ -102,10 +102,6 @@ export interface EnsureAdminResult {
 const unauthenticated = (message: string) =>
   new AppError('unauthenticated', message, { friendlyText: 'Authentication failed: log in again' });
 
-/** An associate imported from NetServer, whose password hash could not be carried over. */
-const noPasswordYet = (name: string) => new AppError('unauthenticated',
-  `Associate '${name}' was imported from NetServer and has no password on this service yet; ` +
-  `an administrator sets one with: webhook-agent user password ${name}`);
 
 export function createAuthService(opts: AuthServiceOptions): AuthService {
   const { db, ticketTtlMs, loginFailuresPerWindow, loginWindowMs } = opts;
@@ -159,21 +155,36 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     }
 
     let verified: { associate: AssociateSummary; at: Date } | null = null;
-    const verdict = await throttle.attempt(name, client, async () => {
+    const credential = credentialKeyOf(name, password);
+    const check = async () => {
       const at = now();
       const associate = await findAssociateByName(db, name);
       // Unknown names cost the same scrypt as known ones.
       const hash = associate?.passwordHash || (await dummyPasswordHash());
       passwordChecks += 1;
       const ok = await verifyPassword(password ?? '', hash);
-      if (associate && !associate.deleted && associate.passwordHash === '') throw noPasswordYet(associate.name);
+      // An associate imported from NetServer has no password here yet. The caller gets the answer of every refusal
+      // (telling it would show which names were imported); the operator is told in the log.
+      if (associate && !associate.deleted && associate.passwordHash === '') {
+        opts.logger?.warn({ userName: associate.name.slice(0, 100) },
+          `login refused: the associate was imported from NetServer and has no password yet (set one: webhook-agent user password ${associate.name.slice(0, 100)})`);
+        return false;
+      }
       if (!associate || !ok || associate.deleted) return false;
       if (needsRehash(associate.passwordHash)) {
         await storePasswordHash(db, associate.associateId, await hashPassword(password), at);
       }
       verified = { associate: toSummary(associate), at };
       return true;
-    });
+    };
+    // A name and password that were right within the throttle's window skip its queue (still checked): a guesser on
+    // the same address (one NAT, one proxy) cannot make the real user's calls wait or be refused unchecked.
+    const knownAt = knownGood.get(credential);
+    const verdict = knownAt !== undefined && now().getTime() - knownAt < loginWindowMs
+      ? { kind: 'checked' as const, ok: await check(), delayedMs: 0 }
+      : await throttle.attempt(name, client, check);
+    if (verified) rememberKnownGood(credential);
+    else knownGood.delete(credential);
     // The typed name is logged (capped) so an operator can see what is being guessed; never the password.
     const who = { userName: name.slice(0, 100), client: client ?? null };
     if (verdict.kind === 'refused') {
@@ -193,13 +204,23 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
    * failures always go through the check and the throttle; a password change or deletion empties it.
    */
   const credentialKey = randomBytes(32);
+  const credentialKeyOf = (userName: string, password: string) =>
+    createHmac('sha256', credentialKey).update(String(userName ?? '').trim()).update('\0').update(password ?? '').digest('base64');
   const credentialCache = new Map<string, { associate: AssociateSummary; until: number }>();
+  /** Checks in progress per credential key: parallel calls with the same credentials share one check. */
+  const checking = new Map<string, Promise<AssociateSummary | null>>();
+  /** Credential key -> when it last proved right (the throttle's bypass); same bound and eviction as the caches. */
+  const knownGood = new Map<string, number>();
+  const rememberKnownGood = (key: string) => {
+    knownGood.delete(key);
+    if (knownGood.size >= maxCachedTickets) knownGood.delete(knownGood.keys().next().value as string);
+    knownGood.set(key, now().getTime());
+  };
   let passwordChecks = 0;
   let cachedCredentialHits = 0;
 
   async function checkLogin(userName: string, password: string, client?: string): Promise<AssociateSummary | null> {
-    if (ticketCacheMs <= 0) return (await verifyLogin(userName, password, client))?.associate ?? null;
-    const key = createHmac('sha256', credentialKey).update(String(userName ?? '').trim()).update('\0').update(password ?? '').digest('base64');
+    const key = credentialKeyOf(userName, password);
     const at = now().getTime();
     const hit = credentialCache.get(key);
     if (hit && at < hit.until) {
@@ -207,11 +228,23 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
       return hit.associate;
     }
     credentialCache.delete(key);
-    const v = await verifyLogin(userName, password, client);
-    if (!v) return null;
-    if (credentialCache.size >= maxCachedTickets) credentialCache.delete(credentialCache.keys().next().value as string);
-    credentialCache.set(key, { associate: v.associate, until: at + ticketCacheMs });
-    return v.associate;
+    const running = checking.get(key);
+    if (running) return running;
+    const check = (async () => {
+      const v = await verifyLogin(userName, password, client);
+      if (!v) return null;
+      if (ticketCacheMs > 0) {
+        if (credentialCache.size >= maxCachedTickets) credentialCache.delete(credentialCache.keys().next().value as string);
+        credentialCache.set(key, { associate: v.associate, until: at + ticketCacheMs });
+      }
+      return v.associate;
+    })();
+    checking.set(key, check);
+    try {
+      return await check;
+    } finally {
+      checking.delete(key);
+    }
   }
 
   async function login(userName: string, password: string, client?: string): Promise<LoginResult | null> {
@@ -297,6 +330,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     await deleteTicketsFor(db, a.associateId);
     ticketCache.clear();
     credentialCache.clear();
+    knownGood.clear();
     throttle.forgetName(name);
     return true;
   }
@@ -308,6 +342,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     await deleteTicketsFor(db, a.associateId);
     ticketCache.clear();
     credentialCache.clear();
+    knownGood.clear();
     return true;
   }
 

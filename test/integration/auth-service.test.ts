@@ -221,9 +221,36 @@ for (const dialect of testDialects) {
       assert.ok(burst.slice(0, 7).every((r) => r === null));
       assert.ok(burst[7], 'the right password at the end of the burst still gets in');
       assert.deepEqual(waits, [1000, 2000, 4000, 8000, 8000], 'the burst was checked one at a time, each after its delay');
-      // More than 8 attempts waiting on one key: the excess is answered at once, unchecked.
-      const flood = await Promise.all(Array.from({ length: 12 }, () => auth.login('nina', 'nina-pw', '203.0.113.99')));
+      // More than 8 attempts waiting on one key: the excess is answered at once, unchecked (a new password, which
+      // has not proved right yet, so it does not skip the queue).
+      assert.ok(await auth.changePassword('nina', 'nina-pw-2'));
+      const flood = await Promise.all(Array.from({ length: 12 }, () => auth.login('nina', 'nina-pw-2', '203.0.113.99')));
       assert.equal(flood.filter((r) => r !== null).length, 8);
+    });
+
+    test('throttling: a guesser on the real user\'s address neither slows nor refuses the user\'s known-good credentials', async () => {
+      // Issue 18: a legitimate Basic client on the guesser's address lost 3 of 39 calls (refused unchecked while the
+      // guesser's attempt waited on the slowed key). Before the fix the user's calls below were refused or waited.
+      await auth.addAssociate('rosa', 'rosa-pw');
+      assert.ok(await auth.checkLogin('rosa', 'rosa-pw', '203.0.113.30'), 'the user has logged in before');
+      for (let i = 0; i < LIMIT + 1; i++) assert.equal(await auth.login('rosa', `guess-${i}`, '203.0.113.30'), null);
+      // The guesser's next attempt waits on the slowed key; meanwhile the user makes parallel calls from that address.
+      let release!: () => void;
+      const slowAuth = createAuthService({
+        db, ticketTtlMs: TTL, loginFailuresPerWindow: LIMIT, loginWindowMs: WINDOW, loginMaxDelayMs: MAX_DELAY, now: () => new Date(clock),
+        sleep: () => new Promise<void>((r) => (release = r)),
+      });
+      assert.ok(await slowAuth.checkLogin('rosa', 'rosa-pw', '203.0.113.30'));
+      for (let i = 0; i < LIMIT; i++) assert.equal(await slowAuth.login('rosa', `guess-${i}`, '203.0.113.30'), null);
+      const guess = slowAuth.login('rosa', 'guess-waiting', '203.0.113.30');
+      await new Promise((r) => setImmediate(r));
+      const calls = await Promise.all([
+        ...Array.from({ length: 6 }, () => slowAuth.checkLogin('rosa', 'rosa-pw', '203.0.113.30')),
+        slowAuth.login('rosa', 'rosa-pw', '203.0.113.30'),
+      ]);
+      assert.ok(calls.every((c) => c !== null), 'every call of the real user succeeded while the guess waited');
+      release();
+      assert.equal(await guess, null);
     });
 
     test('throttling: parallel correct logins all succeed', async () => {
