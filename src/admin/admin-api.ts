@@ -57,10 +57,17 @@ export function webhookView(w: Webhook) {
   };
 }
 
+/** The named cookie's value; null when absent or not valid percent-encoding (a cookie we did not set). */
 function cookieValue(req: Request, name: string): string | null {
   for (const part of (req.get('cookie') ?? '').split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        return null;
+      }
+    }
   }
   return null;
 }

@@ -40,6 +40,12 @@ describe('admin API', () => {
     assert.equal(body.error.code, 'unauthenticated');
     assert.equal((await get('/webhooks', { Authorization: 'SOTicket 7T:bogus' })).status, 401);
     assert.equal((await fetch(`${app.baseUrl}/admin/api/webhooks`, { headers: { Cookie: 'wa_admin_session=bogus' } })).status, 401);
+    // Issue 18: a cookie that is not valid percent-encoding answered 500 (with a stack in the log).
+    for (const value of ['%', '%E0%A4%A', 'abc%zz']) {
+      const r = await fetch(`${app.baseUrl}/admin/api/webhooks`, { headers: { Cookie: `wa_admin_session=${value}` } });
+      assert.equal(r.status, 401, `cookie ${value}`);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'unauthenticated');
+    }
   });
 
   test('webhooks and deliveries with a ticket; no secret or header value in any answer', async () => {
