@@ -226,6 +226,12 @@ export function createRequestReader(contract: WsdlContract, limits: ReaderLimits
             }
             throw new SoapProtocolError(500, 'VersionMismatch', 'The root element is not a SOAP 1.1 Envelope.');
           case K.Envelope:
+            // Body and Header count only in the envelope's namespace: a look-alike in another one is refused, not
+            // read as the message (WCF faults it too).
+            if ((local === 'Body' || local === 'Header') && tag.uri !== SOAP11_ENV_NS) {
+              throw new SoapProtocolError(500, 'Client',
+                `The SOAP ${local} must be in the SOAP 1.1 envelope namespace (${SOAP11_ENV_NS}), not '${show(tag.uri)}'.`);
+            }
             if (local === 'Body') {
               if (sawBody) throw new SoapProtocolError(500, 'Client', 'The SOAP Body is empty.');
               sawBody = true;
@@ -255,6 +261,10 @@ export function createRequestReader(contract: WsdlContract, limits: ReaderLimits
               }
             } else {
               op = opByBody(local);
+            }
+            if (tag.uri !== op.input.ns) {
+              throw new SoapProtocolError(500, 'Client',
+                `The body element '${local}' must be in the namespace ${op.input.ns}, not '${show(tag.uri)}'.`);
             }
             const wrapper = frame(K.Complex, op.input, '', 0);
             wrapper.out = {};

@@ -235,6 +235,12 @@ describe('envelope checks', () => {
     fault(ok.replace('</s:Body>', '</s:Bodyy>'), 'Client');
     fault('', 'Client');
     fault(`<s:Envelope xmlns:s="${SOAP11}"><s:Body><Unknown xmlns="${TNS}"/></s:Body></s:Envelope>`, 'Client');
+    // Issue 18: a Body (or Header, or body element) in a foreign namespace was read as the message.
+    fault(`<s:Envelope xmlns:s="${SOAP11}" xmlns:x="urn:foreign"><x:Body><GetWebhook xmlns="${TNS}"><WebhookId>1</WebhookId></GetWebhook></x:Body></s:Envelope>`, 'Client');
+    fault(`<s:Envelope xmlns:s="${SOAP11}"><Body><GetWebhook xmlns="${TNS}"><WebhookId>1</WebhookId></GetWebhook></Body></s:Envelope>`, 'Client');
+    fault(`<s:Envelope xmlns:s="${SOAP11}" xmlns:x="urn:foreign"><x:Header/><s:Body><GetWebhook xmlns="${TNS}"/></s:Body></s:Envelope>`, 'Client');
+    fault(`<s:Envelope xmlns:s="${SOAP11}"><s:Body><GetWebhook xmlns="urn:foreign"><WebhookId>1</WebhookId></GetWebhook></s:Body></s:Envelope>`, 'Client');
+    fault(`<s:Envelope xmlns:s="${SOAP11}"><s:Body><GetWebhook><WebhookId>1</WebhookId></GetWebhook></s:Body></s:Envelope>`, 'Client');
     assert.equal(read(`\uFEFF<?xml version="1.0"?><!-- c --><s:Envelope xmlns:s="${SOAP11}" s:encodingStyle="x"><s:Body><GetWebhook xmlns="${TNS}"/></s:Body></s:Envelope>`).op.name, 'GetWebhook');
   });
 
