@@ -27,7 +27,7 @@ if (files.length === 0) {
 }
 
 if (filters.length === 0) {
-  for (const step of [['npm', ['run', '-s', 'typecheck']], ['npm', ['run', '-s', 'lint']], ['npm', ['run', '-s', 'check:deps']]]) {
+  for (const step of [['npm', ['run', '-s', 'typecheck']], ['npm', ['run', '-s', 'lint']], ['npm', ['run', '-s', 'check:deps']], ['npm', ['run', '-s', 'check:tsql']]]) {
     console.log(`> ${step[0]} ${step[1].join(' ')}`);
     const r = spawnSync(step[0], step[1], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) process.exit(r.status ?? 1);

@@ -17,7 +17,7 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
 export const sharedDir = path.resolve(repoRoot, '../shared');
 export const referenceDir = path.join(sharedDir, 'reference');
 
-export type Requirement = 'reference' | 'clients' | 'xmllint' | 'python3' | 'postgres' | 'initdb' | 'mono' | 'zeep';
+export type Requirement = 'reference' | 'clients' | 'xmllint' | 'python3' | 'postgres' | 'initdb' | 'mono' | 'zeep' | 'sqlfluff';
 
 /** A program is there when it runs and exits 0 (a path that exists but does not run counts as missing). */
 function runs(cmd: string, args: string[]): boolean {
@@ -37,6 +37,7 @@ const checks: Record<Requirement, () => string | null | Promise<string | null>> 
     : userInfo().uid !== 0 ? 'not root: cannot run initdb as the postgres OS user' : null),
   mono: () => (runs('mono', ['--version']) && runs('sh', ['-c', 'command -v svcutil && command -v mcs']) ? null : 'mono-devel (mono, svcutil, mcs) not installed'),
   // The client harness runs Debian's /usr/bin/python3 (python3-zeep), not whatever python3 is first on PATH.
+  sqlfluff: () => (runs('sqlfluff', ['--version']) ? null : 'sqlfluff not installed (Debian sqlfluff, the T-SQL grammar check)'),
   zeep: () => (runs('/usr/bin/python3', ['-c', 'import zeep']) ? null : 'python3-zeep not installed (Debian python3-zeep, for /usr/bin/python3)'),
 };
 
