@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bundles the admin page (web/admin: Preact + TypeScript + CSS) with esbuild into static files the server ships:
-// index.html, app.js, app.css. Run by `npm run build` (into dist/admin); the browser tests call buildAdmin() into a
+// index.html, favicon.svg, app.js, app.css. Run by `npm run build` (into dist/admin); the browser tests call buildAdmin() into a
 // temporary directory. Nothing is fetched at run time.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ export async function buildAdmin(outDir = join(root, 'dist', 'admin')) {
     legalComments: 'linked',
     logLevel: 'warning',
   });
-  copyFileSync(join(root, 'web', 'admin', 'index.html'), join(outDir, 'index.html'));
+  for (const file of ['index.html', 'favicon.svg']) copyFileSync(join(root, 'web', 'admin', file), join(outDir, file));
   return outDir;
 }
 

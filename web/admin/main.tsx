@@ -53,8 +53,12 @@ function StatusBadge({ d }: { d: Pick<Delivery, 'status' | 'inFlight'> }) {
 function SignIn({ onSignedIn }: { onSignedIn: (user: string) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const userField = useRef<HTMLInputElement>(null);
+  // autofocus is honoured on page load only; after sign-out the form is rendered again and focus would stay on body.
+  useEffect(() => { userField.current?.focus(); }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
+    if (busy) return;
     const form = new FormData(e.currentTarget as HTMLFormElement);
     setBusy(true);
     try {
@@ -72,23 +76,52 @@ function SignIn({ onSignedIn }: { onSignedIn: (user: string) => void }) {
       <form onSubmit={submit} aria-describedby={error ? 'signin-error' : undefined}>
         <h2>Sign in</h2>
         <label for="userName">User name</label>
-        <input id="userName" name="userName" autoComplete="username" required autoFocus />
+        <input id="userName" name="userName" ref={userField} autoComplete="username" required autoFocus />
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autoComplete="current-password" required />
         {error && <p id="signin-error" class="error" role="alert">{error}</p>}
-        <button type="submit" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        <button type="submit" aria-disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
     </main>
   );
 }
 
+const PAGE_SIZE = 50;
+const stateNames = ['Active', 'Stopped', 'TooManyErrors'] as const;
+
+/** The list, a page at a time, searched by name, target or event and filtered by state (all on the server). */
 function WebhookList({ onUnauthorized }: { onUnauthorized: () => void }) {
-  const { data, error } = useLoad(() => api<{ webhooks: Webhook[] }>('GET', '/webhooks'), [], onUnauthorized);
+  const [query, setQuery] = useState({ search: '', state: '', offset: 0 });
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(query.offset) });
+  if (query.search) params.set('search', query.search);
+  if (query.state) params.set('state', query.state);
+  // The answer keeps the offset it was asked for: until the next page arrives, the status describes the rows shown.
+  const { data, error } = useLoad(async () => ({ ...await api<{ webhooks: Webhook[]; total: number }>('GET', `/webhooks?${params.toString()}`), offset: query.offset }),
+    [query.search, query.state, query.offset], onUnauthorized);
+  const search = (e: Event) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    setQuery({ search: String(form.get('search') ?? '').trim(), state: String(form.get('state') ?? ''), offset: 0 });
+  };
+  const last = data ? Math.min(data.offset + data.webhooks.length, data.total) : 0;
   return (
     <section aria-labelledby="list-title">
       <h1 id="list-title">Webhooks</h1>
+      <form role="search" class="actions" onSubmit={search}>
+        <label class="inline" for="search">Search</label>
+        <input id="search" name="search" type="search" placeholder="name, target or event" defaultValue={query.search} />
+        <label class="inline" for="state">State</label>
+        <select id="state" name="state" defaultValue={query.state}>
+          <option value="">any</option>
+          {stateNames.map((s) => <option key={s} value={s}>{s}</option>)}
+        </select>
+        <button type="submit" class="secondary">Search</button>
+      </form>
       {error && <p class="error" role="alert">{error}</p>}
-      {!data ? <p aria-busy="true">Loading…</p> : data.webhooks.length === 0 ? <p>No webhooks yet.</p> : (
+      <p role="status" aria-live="polite" class="muted">
+        {data ? (data.total === 0 ? '' : `${data.offset + 1}–${last} of ${data.total}`) : ''}
+      </p>
+      {!data ? <p aria-busy="true">Loading…</p> : data.webhooks.length === 0 ? <p>{query.search || query.state ? 'No webhook matches.' : 'No webhooks yet.'}</p> : (
         <table class="cards">
           <thead>
             <tr><th scope="col">Name</th><th scope="col">State</th><th scope="col">Target</th><th scope="col" class="num">Calls</th>
@@ -108,6 +141,14 @@ function WebhookList({ onUnauthorized }: { onUnauthorized: () => void }) {
             ))}
           </tbody>
         </table>
+      )}
+      {data && data.total > PAGE_SIZE && (
+        <nav class="row" aria-label="Pages">
+          <button type="button" class="secondary" aria-disabled={query.offset === 0}
+            onClick={() => { if (query.offset > 0) setQuery({ ...query, offset: Math.max(0, query.offset - PAGE_SIZE) }); }}>Previous page</button>
+          <button type="button" class="secondary" aria-disabled={last >= data.total}
+            onClick={() => { if (last < data.total) setQuery({ ...query, offset: query.offset + PAGE_SIZE }); }}>Next page</button>
+        </nav>
       )}
     </section>
   );
@@ -208,6 +249,7 @@ function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () 
     return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
   });
   const act = async (what: () => Promise<string>) => {
+    if (busy) return;
     setBusy(true);
     try {
       setMessage({ text: await what() });
@@ -232,11 +274,11 @@ function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () 
         <StateBadge state={w.state} />
       </div>
       <div class="actions" role="group" aria-label="Webhook actions">
-        <button type="button" disabled={busy} onClick={() => act(async () => {
+        <button type="button" aria-disabled={busy} onClick={() => act(async () => {
           const saved = await api<Webhook>('POST', `/webhooks/${id}/state`, { state: active ? 'Stopped' : 'Active' });
           return `Webhook is now ${saved.state}.`;
         })}>{active ? 'Stop' : 'Activate'}</button>
-        <button type="button" class="secondary" disabled={busy} onClick={() => act(async () => {
+        <button type="button" class="secondary" aria-disabled={busy} onClick={() => act(async () => {
           const r = await api<{ success: boolean; message: string }>('POST', `/webhooks/${id}/test`);
           if (!r.success) throw new Error(`Test event failed: ${r.message}`);
           return `Test event accepted: ${r.message}`;
@@ -247,7 +289,7 @@ function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () 
         }}>
           <label for="since">Failed since</label>
           <input id="since" type="datetime-local" value={since} onInput={(e) => setSince((e.currentTarget as HTMLInputElement).value)} required />
-          <button type="submit" class="secondary" disabled={busy}>Redeliver failed</button>
+          <button type="submit" class="secondary" aria-disabled={busy}>Redeliver failed</button>
         </form>
       </div>
       <div role="status" aria-live="polite" class={message?.error ? 'message error' : 'message'}>{message?.text ?? ''}</div>
@@ -265,7 +307,7 @@ function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () 
             {w.description && <><dt>Description</dt><dd>{w.description}</dd></>}
             <dt>Registered</dt><dd>{when(w.registered)}{w.registeredBy ? ` by ${w.registeredBy}` : ''}</dd>
             <dt>Calls / errors</dt><dd>{w.totalCalls} / {w.totalErrors} ({w.consecutiveErrors} in a row)</dd>
-            <dt>Last error</dt><dd><pre>{w.lastError ?? '–'}</pre></dd>
+            <dt>Last error</dt><dd><pre tabIndex={0} role="region" aria-label="Last error">{w.lastError ?? '–'}</pre></dd>
           </dl>
         </section>
         <section aria-labelledby="chart-title" class="panel">
@@ -299,7 +341,7 @@ function DeliveryDetail({ id, onUnauthorized }: { id: number; onUnauthorized: ()
         <StatusBadge d={d} />
       </div>
       <div class="actions">
-        <button type="button" onClick={redeliver} disabled={d.inFlight}>Redeliver</button>
+        <button type="button" onClick={() => { if (!d.inFlight) void redeliver(); }} aria-disabled={d.inFlight}>Redeliver</button>
         <button type="button" class="secondary" onClick={reload}>Refresh</button>
       </div>
       <div role="status" aria-live="polite" class={message?.error ? 'message error' : 'message'}>{message?.text ?? ''}</div>
@@ -321,7 +363,7 @@ function DeliveryDetail({ id, onUnauthorized }: { id: number; onUnauthorized: ()
                 <span class={`badge badge-${a.outcome === 'success' ? 'succeeded' : 'failed_permanent'}`}>{a.httpStatus ?? a.errorClass ?? a.outcome}</span>
                 <span class="muted">{a.outcome}</span>
               </div>
-              {a.responseExcerpt && <pre aria-label={`Response of attempt ${a.attemptNo}`}>{a.responseExcerpt}</pre>}
+              {a.responseExcerpt && <pre tabIndex={0} role="region" aria-label={`Response of attempt ${a.attemptNo}`}>{a.responseExcerpt}</pre>}
             </li>
           ))}
         </ol>
@@ -340,7 +382,8 @@ function App() {
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
-  useEffect(() => { main.current?.focus(); }, [route]);
+  // After sign-in and on every route change the content gets focus (not body).
+  useEffect(() => { main.current?.focus(); }, [route, user]);
   const signedOut = useCallback(() => setUser(null), []);
   if (user === undefined) return <p aria-busy="true">Loading…</p>;
   if (user === null) return <SignIn onSignedIn={setUser} />;
