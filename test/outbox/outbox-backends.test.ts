@@ -17,7 +17,7 @@ for (const dialect of testDialects) {
     after(async () => {
       await db?.drop();
     });
-    outboxConformance(() => db);
+    outboxConformance(() => db, dialect);
   });
 }
 
@@ -33,5 +33,5 @@ describe('outbox backend (mssql, live)', { skip: mssqlSkip }, () => {
   after(async () => {
     await db?.drop();
   });
-  outboxConformance(() => db);
+  outboxConformance(() => db, 'mssql');
 });

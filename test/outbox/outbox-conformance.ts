@@ -31,8 +31,10 @@ const LEASE = 30_000;
 let clock = Date.now() + 86_400_000;
 const base = () => (clock += 10_000_000);
 
-export function outboxConformance(getDb: () => Database): void {
+export function outboxConformance(getDb: () => Database, dialect: Database['dialect']): void {
   const db = () => getDb();
+  /** Checks that exist only where several transactions can hold row locks at once (not SQLite's single writer). */
+  const rowLockTest = dialect === 'sqlite' ? (_name: string, _fn: () => Promise<void>) => undefined : test;
 
   afterEach(async () => {
     await db().knex('wa_delivery').where('status', 'pending')
@@ -144,8 +146,7 @@ export function outboxConformance(getDb: () => Database): void {
       assert.deepEqual([...taken, ...rest].sort((x, y) => x - y), [...expected].sort((x, y) => x - y));
     });
 
-    test('a claim passes over a row another transaction has locked instead of waiting for it (skip-locked)', async (t) => {
-      if (outboxBackend(db()).singleWorker) return t.skip('one writer: claims are serialised, nothing to skip');
+    rowLockTest('a claim passes over a row another transaction has locked instead of waiting for it (skip-locked)', async () => {
       const T = base();
       const [a, b] = [await hook(), await hook()];
       const [da, dbb] = await enqueue([a, b], T);

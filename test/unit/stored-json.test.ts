@@ -16,8 +16,9 @@ test('headers: a "__proto__" name is an ordinary header, never the prototype', (
   assert.deepEqual(Object.entries(h), [['__proto__', 'v'], ['A', 'b']]);
 });
 
-test('properties: scalars as stored, string arrays kept, anything else as its JSON text', () => {
-  assert.deepEqual(parseProperties('{"s":"x","n":1.5,"b":false,"z":null,"a":["p","q"],"m":[1,"r"],"o":{"k":1}}'),
-    { s: 'x', n: 1.5, b: false, z: null, a: ['p', 'q'], m: ['1', 'r'], o: '{"k":1}' });
+test('properties: every JSON value read back as stored, nested ones and key order included', () => {
+  const parsed = parseProperties('{"s":"x","n":1.5,"b":false,"z":null,"a":["p","q"],"m":[1,"r"],"o":{"k":1,"a":[{"z":2,"y":3}]}}');
+  assert.deepEqual(parsed, { s: 'x', n: 1.5, b: false, z: null, a: ['p', 'q'], m: [1, 'r'], o: { k: 1, a: [{ z: 2, y: 3 }] } });
+  assert.equal(JSON.stringify(parsed), '{"s":"x","n":1.5,"b":false,"z":null,"a":["p","q"],"m":[1,"r"],"o":{"k":1,"a":[{"z":2,"y":3}]}}');
   assert.equal(parseProperties('{oops'), null);
 });
