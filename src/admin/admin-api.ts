@@ -17,12 +17,13 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { AppError, coerceError, type ErrorCode } from '../errors.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { Credentials, WebhookOperations } from '../agent/webhook-operations.js';
-import type { DeliveryHistory } from '../agent/delivery-history.js';
+import { MAX_PAGE, type DeliveryHistory } from '../agent/delivery-history.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { outcomeOf } from '../metrics/instrument.js';
 import { credentialsFrom } from '../rest/http-credentials.js';
 import { ownOrigin } from '../rest/same-origin.js';
 import type { Webhook } from '../webhooks/types.js';
+import type { DeliveryRow } from '../outbox/delivery-log-types.js';
 
 export const SESSION_COOKIE = 'wa_admin_session';
 export const CSRF_HEADER = 'x-admin-request';
@@ -178,6 +179,20 @@ export function createAdminApi(deps: AdminApiDeps): Router {
   });
   router.get('/webhooks/:id/deliveries', withHistory('listDeliveries', (req) =>
     history.list({ ...queryFilter(req), webhookId: idParam(req.params.id, 'webhookId') })));
+  router.get('/webhooks/:id/deliveries.csv', route('exportDeliveries', false, async (req, res, cred) => {
+    const webhookId = idParam(req.params.id, 'webhookId');
+    await ops.getWebhook(cred, webhookId, 'webhookId');
+    const lines = [csvColumns.join(',')];
+    let before: number | undefined;
+    // Newest first, page by page; bounded so one export cannot hold the process (MAX_EXPORT_ROWS).
+    while (lines.length <= MAX_EXPORT_ROWS) {
+      const page = await history.list({ ...queryFilter(req), webhookId, limit: MAX_PAGE, before });
+      for (const d of page.deliveries) lines.push(csvRow(d));
+      if (page.nextBefore === null) break;
+      before = page.nextBefore;
+    }
+    res.type('text/csv; charset=utf-8').attachment(`webhook-${webhookId}-deliveries.csv`).send(`${lines.join('\r\n')}\r\n`);
+  }));
   router.get('/webhooks/:id/chart', withHistory('chart', async (req) => ({ buckets: await history.chart(idParam(req.params.id, 'webhookId')) })));
   router.post('/webhooks/:id/redeliver', withHistory('redeliverFailed', (req) =>
     history.redeliverFailed(idParam(req.params.id, 'webhookId'), (req.body as { since?: string } | undefined)?.since ?? '')));
@@ -198,6 +213,25 @@ export function createAdminApi(deps: AdminApiDeps): Router {
     res.status(code).json({ error: { code: 'invalid_argument', message: code === 413 ? 'Request body too large' : 'Request body is not valid JSON' } });
   });
   return router;
+}
+
+const MAX_EXPORT_ROWS = 100_000;
+const csvColumns = ['deliveryId', 'eventId', 'eventName', 'primaryKey', 'status', 'attempts', 'signalledAt', 'finishedAt', 'lastStatus', 'lastError'] as const;
+
+/**
+ * One CSV line (RFC 4180 quoting). A cell a spreadsheet would run as a formula (a receiver's error text starting with
+ * = + - @) gets a leading apostrophe.
+ */
+function csvRow(d: DeliveryRow): string {
+  const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
+  const values: Record<(typeof csvColumns)[number], unknown> = {
+    ...d, signalledAt: iso(d.signalledAt), finishedAt: iso(d.finishedAt), lastStatus: d.lastStatus ?? '', lastError: d.lastError ?? '',
+  };
+  return csvColumns.map((c) => {
+    const text = String(values[c]);
+    const safe = typeof values[c] === 'string' && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  }).join(',');
 }
 
 function str(v: unknown): string | undefined {

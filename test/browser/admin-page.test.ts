@@ -11,7 +11,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -176,6 +176,11 @@ describe('admin page in Chromium', chromiumAvailability(), () => {
       'all three delivered');
     await page.getByLabel('Show').selectOption('succeeded');
     await until(async () => (await page.locator('section[aria-labelledby="log-title"] tbody tr').count()) === 3, 'three succeeded in the log');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export CSV' }).click()]);
+    assert.equal(download.suggestedFilename(), `webhook-${failingId}-deliveries.csv`);
+    const csv = readFileSync(await download.path(), 'utf8').trimEnd().split('\r\n');
+    assert.equal(csv[0], 'deliveryId,eventId,eventName,primaryKey,status,attempts,signalledAt,finishedAt,lastStatus,lastError');
+    assert.deepEqual(csv.slice(1).map((l) => l.split(',').slice(2, 5)), [3, 2, 1].map((pk) => ['contact.created', String(pk), 'succeeded']));
 
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.getByRole('status').filter({ hasText: 'Webhook is now Stopped.' }).waitFor();

@@ -61,6 +61,13 @@ describe('admin API', () => {
     const one = (await (await get(`/deliveries/${deliveries.deliveries[0].deliveryId}`)).json()) as { attemptLog: unknown[]; eventName: string };
     assert.equal(one.eventName, 'contact.created');
     assert.deepEqual(one.attemptLog, []);
+    const csv = await get(`/webhooks/${hookId}/deliveries.csv`);
+    assert.match(csv.headers.get('content-type') ?? '', /^text\/csv/);
+    assert.match(csv.headers.get('content-disposition') ?? '', /attachment; filename="?webhook-\d+-deliveries\.csv"?/);
+    const lines = (await csv.text()).split('\r\n');
+    assert.equal(lines[0], 'deliveryId,eventId,eventName,primaryKey,status,attempts,signalledAt,finishedAt,lastStatus,lastError');
+    assert.match(lines[1], new RegExp(`^${deliveries.deliveries[0].deliveryId},[0-9a-f-]{36},contact\\.created,5,pending,0,\\d{4}-\\d\\d-\\d\\dT[^,]+Z,,,$`));
+    assert.equal((await get('/webhooks/99999/deliveries.csv')).status, 404);
     const chart = (await (await get(`/webhooks/${hookId}/chart`)).json()) as { buckets: unknown[] };
     assert.equal(chart.buckets.length, 24);
     const basic = (pw: string) => ({ Authorization: `Basic ${Buffer.from(`admin:${pw}`).toString('base64')}` });

@@ -210,6 +210,7 @@ function DeliveryLog({ webhookId, onUnauthorized, refresh }: { webhookId: number
             <option value="failed">failed or expired</option><option value="cancelled">cancelled</option>
           </select>
         </label>
+        <a href={`api/webhooks/${webhookId}/deliveries.csv${status ? `?status=${status}` : ''}`} download>Export CSV</a>
       </div>
       {error && <p class="error" role="alert">{error}</p>}
       {!data ? <p aria-busy="true">Loading…</p> : data.deliveries.length === 0 ? <p>No deliveries.</p> : (
