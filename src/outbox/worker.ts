@@ -110,6 +110,8 @@ export interface WorkerStats {
   inFlight: number;
   /** `NOTIFY wa_outbox` received on the LISTEN connection (PostgreSQL). */
   notifications: number;
+  /** Wake-ups and notifications that started no claim: every webhook they named has a delivery in flight here. */
+  wakesSkipped: number;
   /** Claimed deliveries given back unsent because their target host was at its cap or its circuit open. */
   deferred: number;
   /** Target hosts whose circuit is open (or half-open) in this worker. */
@@ -199,7 +201,7 @@ export function createWorker(opts: WorkerOptions): Worker {
   const hostOfWebhook = new Map<number, string>();
   let lastClaimed = 0;
   const freeSlots = () => config.workerConcurrency - (inFlight.size - Math.min(slow.size, config.maxSlowInFlight));
-  const stats: Omit<WorkerStats, 'circuitsOpen'> = { claimRounds: 0, claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0, deferred: 0 };
+  const stats: Omit<WorkerStats, 'circuitsOpen'> = { claimRounds: 0, claimed: 0, succeeded: 0, failed: 0, stale: 0, inFlight: 0, notifications: 0, wakesSkipped: 0, deferred: 0 };
   let running = false;
   /** stop() was called: runs give their unsent rest back. */
   let stopping = false;
@@ -213,6 +215,11 @@ export function createWorker(opts: WorkerOptions): Worker {
   /** Each of these webhooks has a run in flight here, so nothing of theirs can be claimed now (false when none named). */
   const allInFlight = (webhookIds: readonly number[] | undefined): boolean =>
     webhookIds !== undefined && webhookIds.length > 0 && webhookIds.every((id) => inFlightHooks.has(id));
+  /** A wake-up (in-process, or a notification) with the webhooks that got deliveries: claim unless none could pass. */
+  function wakeFor(webhookIds?: readonly number[]): void {
+    if (allInFlight(webhookIds)) stats.wakesSkipped++;
+    else poke();
+  }
 
   function poke(): void {
     signalled = true;
@@ -617,7 +624,7 @@ export function createWorker(opts: WorkerOptions): Worker {
           onNotify: (webhookIds) => {
             stats.notifications++;
             // Named webhooks that each have a delivery in flight here: no claim could take anything (see wake()).
-            if (!allInFlight(webhookIds)) poke();
+            wakeFor(webhookIds);
           },
           onListening: poke,
         });
@@ -660,9 +667,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       if (wasRunning) logger.info({ released: cut.length }, 'delivery worker stopped');
     },
 
-    wake(webhookIds) {
-      if (!allInFlight(webhookIds)) poke();
-    },
+    wake: wakeFor,
     runOnce,
     async drain() {
       let total = 0;
