@@ -48,7 +48,8 @@ async function main(): Promise<number> {
     .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
     .sort();
   const env: Record<string, string> = { RELIABILITY_METRICS_FILE: metricsFile };
-  if (quick && !process.env.FUZZ_RUNS_PER_OP) env.FUZZ_RUNS_PER_OP = '2000';
+  // The full fuzz unless quick: `npm test` outside CI runs a shorter one (test/reliability/fuzz.test.ts).
+  if (!process.env.FUZZ_RUNS_PER_OP) env.FUZZ_RUNS_PER_OP = quick ? '2000' : '10000';
 
   process.stdout.write(`> reliability tests (${files.length} files${quick ? ', quick' : ''}); TAP in ${tapFile}\n`);
   const testCode = files.length === 0 ? 0 : await run([
