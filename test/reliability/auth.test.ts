@@ -20,7 +20,7 @@ import { findFirst, mustFind, setAttr } from './support/xml-tree.js';
 import { openSqlite } from './support/sqlite.js';
 import { requires } from '../helpers/requires.js';
 
-const relReqs = await requires('reference', 'xmllint');
+const relReqs = await requires('xmllint');
 
 const TTL_MS = 1500;
 /** How long the service trusts a validated ticket before asking the database again (revocations by another

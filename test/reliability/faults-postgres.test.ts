@@ -24,7 +24,7 @@ const SUBSCRIBERS = 3;
 const REQUEST_DEADLINE_MS = 15_000;
 
 
-describe('PostgreSQL restarted while serving and delivering', { ...(await requires('reference', 'xmllint', 'postgres', 'initdb')), timeout: 240_000 }, () => {
+describe('PostgreSQL restarted while serving and delivering', { ...(await requires('xmllint', 'postgres', 'initdb')), timeout: 240_000 }, () => {
   let cluster: PgCluster;
   let receiver: Receiver;
   let svc: GuardedService;

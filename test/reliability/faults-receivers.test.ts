@@ -15,7 +15,7 @@ import { assertSucceeded } from './support/wire.js';
 import { rssMiB, settledRssMiB } from './support/proc.js';
 import { requires } from '../helpers/requires.js';
 
-const relReqs = await requires('reference', 'xmllint');
+const relReqs = await requires('xmllint');
 
 const TIMEOUT_MS = 1500;
 const EVENTS = 30;

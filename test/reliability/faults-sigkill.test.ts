@@ -19,7 +19,7 @@ import { openSqlite } from './support/sqlite.js';
 import { assertSucceeded, readAnswer } from './support/wire.js';
 import { requires } from '../helpers/requires.js';
 
-const relReqs = await requires('reference', 'xmllint');
+const relReqs = await requires('xmllint');
 
 const ROUNDS = 3;
 const SUBSCRIBERS = 4;

@@ -21,7 +21,7 @@ import { rssMiB, rssWithinBound, settledRssMiB, RSS_FACTOR, RSS_SLACK_MIB } from
 import { mustFind, setAttr, type XmlElement } from './support/xml-tree.js';
 import { requires } from '../helpers/requires.js';
 
-const relReqs = await requires('reference', 'xmllint');
+const relReqs = await requires('xmllint');
 
 const BODY_LIMIT = 16 * 1024 * 1024;
 /** How long a huge-array request may take before it counts as a denial of service. */

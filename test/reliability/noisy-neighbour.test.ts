@@ -15,7 +15,7 @@ import { startReceiver, waitFor, type Receiver } from './support/receiver.js';
 import { assertSucceeded } from './support/wire.js';
 import { requires } from '../helpers/requires.js';
 
-const relReqs = await requires('reference', 'xmllint');
+const relReqs = await requires('xmllint');
 const HUNG = 64;
 const TIMEOUT_MS = 15_000;
 

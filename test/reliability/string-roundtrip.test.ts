@@ -17,7 +17,7 @@ import { assertClearRefusal, assertNoLeak, assertSucceeded, assertWellFormed, re
 import { childElements, escapeText, findFirst, findPath, getText, parseXml, type XmlElement } from './support/xml-tree.js';
 import { requires } from '../helpers/requires.js';
 
-const relReqs = await requires('reference', 'xmllint');
+const relReqs = await requires('xmllint');
 
 let s: Session;
 let receiver: Receiver;

@@ -141,7 +141,8 @@ export function differential(ep: Endpoint, xml: string, action: string | null, l
     stats.proto++;
     return;
   }
-  const structural = /does not allow|appears more than once|found (element|text)|nests/;
+  // An element inside an untyped anyType value is refused at that element too (request-reader.ts, K.Any).
+  const structural = /does not allow|appears more than once|found (element|text)|nests|with elements needs an xsi:type/;
   if (mine.kind === 'input' && theirs.kind === 'protocol' && structural.test(mine.message)) {
     stats.early++;
     return;

@@ -1,6 +1,6 @@
 /**
  * Differential test of the request reader (src/soap/request-reader.ts) against its oracle, node-soap's parse
- * (node-soap-oracle.ts): every fixture, the reference envelopes, the reliability suite's request builder for every
+ * (node-soap-oracle.ts): every fixture, the reference envelopes (when ../shared is there), the reliability suite's request builder for every
  * operation, fast-check-generated valid requests (the compiled serializer writing arbitrary wire values) and
  * hostile ones (the fuzz suite's seeded mutator, and generated insertions). Both must give the same operation,
  * headers and body, or the same class of error (a protocol fault, or an input error).
@@ -14,7 +14,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { contractFor } from '../../src/contract/index.js';
 import { ARRAYS, repoRoot, SOAP11, TNS, XSI } from './support.js';
-import { allOperations, buildRequest, referenceDir, requestTree, type Operation, type RequestInput } from '../reliability/support/envelopes.js';
+import { allOperations, buildRequest, requestTree, type Operation, type RequestInput } from '../reliability/support/envelopes.js';
+import { referenceDir as sharedReference } from '../helpers/requires.js';
 import { Mutator, prng } from '../reliability/support/mutate.js';
 import { byBody, differential, differentialEndpoint, outcome, stats, type Endpoint } from './differential-support.js';
 
@@ -64,6 +65,7 @@ describe('request reader agrees with node-soap (the oracle)', () => {
     }
   });
 
+  const referenceDir = path.join(sharedReference, 'soap-examples');
   const noReference = existsSync(referenceDir) ? undefined : `reference envelopes not found at ${referenceDir}`;
   if (noReference && process.env.CI === 'true') throw new Error(noReference);
   test('the reference envelopes (NetServer documentation)', { skip: noReference }, () => {
@@ -74,8 +76,8 @@ describe('request reader agrees with node-soap (the oracle)', () => {
     }
   });
 
-  // The reliability suite builds its requests from the reference envelopes.
-  test('every operation as the reliability suite builds it, with and without a ticket', { skip: noReference }, () => {
+  // The reliability suite builds its requests from samples generated from our own WSDL (no ../shared needed).
+  test('every operation as the reliability suite builds it, with and without a ticket', () => {
     for (const op of allOperations) {
       for (const ticket of ['7T:abc', null]) {
         const r = buildRequest(inputs(op), ticket);

@@ -1,21 +1,18 @@
 /**
- * SOAP 1.1 requests generated from the documented examples (reference/soap-examples/*.request.xml), read at run
- * time. The examples are SOAP 1.2-shaped with ApplicationToken/Credentials directly under the Envelope and
- * placeholder values; here they become text/xml SOAP 1.1 requests with a Header and real values, keeping every
- * element the example carries (as Mono WCF sends every member).
+ * SOAP 1.1 requests built from the project's own contract: the full sample request of each operation generated from
+ * our WSDL (sample-requests.ts: every member, one item per list, placeholder values), with real values filled in,
+ * keeping every element the sample carries (as Mono WCF sends every member). No file of ../shared is needed, so the
+ * suites built on these run on any clone.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { repoRoot } from '../../helpers/service.js';
 import {
-  childElements, clone, findFirst, localName, mustFind, parseXml, prefixOf, removeChild, serialize, setAttr, setText,
+  childElements, clone, findFirst, localName, mustFind, parseXml, removeChild, serialize, setAttr, setText,
   type XmlElement,
 } from './xml-tree.js';
+import { sampleRequestXml } from './sample-requests.js';
 
 export const NS88 = 'http://www.superoffice.net/ws/crm/NetServer/Services88';
 export const SOAP11 = 'http://schemas.xmlsoap.org/soap/envelope/';
 export const SOAP12 = 'http://www.w3.org/2003/05/soap-envelope';
-export const referenceDir = path.resolve(repoRoot, '../shared/reference/soap-examples');
 
 export const webhookOperations = [
   'CreateDefaultWebhook', 'SaveWebhook', 'DeleteWebhook', 'GetWebhook', 'GetAllWebhooks', 'TestWebhook', 'SignalEvent',
@@ -38,33 +35,14 @@ export function soapAction(op: Operation): string {
 
 const templates = new Map<Operation, XmlElement>();
 
-/** The documented example as a SOAP 1.1 envelope tree (a fresh copy each call). */
+/** The operation's sample request as a SOAP 1.1 envelope tree (a fresh copy each call). */
 export function template(op: Operation): XmlElement {
   let t = templates.get(op);
   if (!t) {
-    const text = readFileSync(path.join(referenceDir, `${op}.request.xml`), 'utf8');
-    t = toSoap11(parseXml(text));
+    t = parseXml(sampleRequestXml(op === 'AuthenticateUsernamePassword' ? 'SoPrincipal' : 'Webhook', op));
     templates.set(op, t);
   }
   return clone(t);
-}
-
-/** 1.2 namespace -> 1.1, the encoding namespace dropped, the loose header elements moved into a Header. */
-function toSoap11(env: XmlElement): XmlElement {
-  const envPrefix = prefixOf(env.name);
-  env.attrs = env.attrs
-    .filter(([k, v]) => !(k.startsWith('xmlns:') && v === 'http://www.w3.org/2003/05/soap-encoding'))
-    .map(([k, v]) => [k, v === SOAP12 ? SOAP11 : v]);
-  const kids = childElements(env);
-  const body = kids.find((k) => localName(k.name) === 'Body');
-  if (!body) throw new Error('example has no Body');
-  const loose = kids.filter((k) => k !== body && localName(k.name) !== 'Header');
-  if (loose.length) {
-    for (const k of loose) removeChild(env, k);
-    const header: XmlElement = { name: `${envPrefix}:Header`, attrs: [], children: loose };
-    env.children.splice(env.children.indexOf(body), 0, header);
-  }
-  return env;
 }
 
 export interface BuiltRequest {
