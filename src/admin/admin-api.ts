@@ -160,6 +160,10 @@ export function createAdminApi(deps: AdminApiDeps): Router {
   }));
   router.get('/webhooks/:id', route('getWebhook', false, async (req, _res, cred) =>
     webhookView(await ops.getWebhook(cred, idParam(req.params.id, 'webhookId'), 'webhookId'))));
+  router.delete('/webhooks/:id', route('deleteWebhook', false, async (req, _res, cred) => {
+    await ops.deleteWebhook(cred, idParam(req.params.id, 'webhookId'), 'webhookId');
+    return { deleted: true };
+  }));
   router.post('/webhooks/:id/state', route('setState', false, async (req, _res, cred) => {
     const saved = await ops.saveWebhook(cred, () => {
       const state = (req.body as { state?: unknown } | undefined)?.state;

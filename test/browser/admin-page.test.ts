@@ -279,6 +279,24 @@ describe('admin page in Chromium', chromiumAvailability(), () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  test('delete asks first; declined nothing happens, accepted the hook is gone and the list has focus', async () => {
+    const victim = await app.db.knex('webhook').where('name', 'Bulk 60').first('webhook_id');
+    await page.goto(`${app.baseUrl}/admin/#/webhooks/${victim.webhook_id}`);
+    await page.getByRole('heading', { name: 'Bulk 60' }).waitFor();
+    const asked: string[] = [];
+    page.once('dialog', (d) => { asked.push(d.message()); void d.dismiss(); });
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await until(async () => asked.length === 1, 'the question');
+    assert.match(asked[0], /Delete webhook "Bulk 60"\?/);
+    assert.ok(await app.db.knex('webhook').where('webhook_id', victim.webhook_id).first(), 'declined: still there');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    await page.getByText('1–50 of 61').waitFor();
+    assert.match(await focused(), /^main#main/);
+    assert.equal(await app.db.knex('webhook').where('webhook_id', victim.webhook_id).first(), undefined);
+  });
+
   test('CSRF: a cookie-authenticated change without the header, or from another origin, is refused; a ticket works without a cookie', async () => {
     const status = await page.evaluate(async (id) => (await fetch(`/admin/api/webhooks/${id}/state`, {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ state: 'Stopped' }),
@@ -293,7 +311,7 @@ describe('admin page in Chromium', chromiumAvailability(), () => {
     assert.equal((await app.db.knex('webhook').where('webhook_id', failingId).first('state')).state, 1, 'still Active');
     const viaTicket = await fetch(`${app.baseUrl}/admin/api/webhooks`, { headers: { Authorization: `SOTicket ${app.ticket}` } });
     assert.equal(viaTicket.status, 200);
-    assert.equal(((await viaTicket.json()) as { total: number }).total, 62);
+    assert.equal(((await viaTicket.json()) as { total: number }).total, 61);
   });
 
   test('sign out ends the session', async () => {

@@ -284,6 +284,13 @@ function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () 
           if (!r.success) throw new Error(`Test event failed: ${r.message}`);
           return `Test event accepted: ${r.message}`;
         })}>Send test event</button>
+        <button type="button" class="secondary" aria-disabled={busy} onClick={() => {
+          if (busy || !confirm(`Delete webhook "${w.name || w.webhookId}"? Its pending deliveries are cancelled. This cannot be undone.`)) return;
+          api('DELETE', `/webhooks/${id}`).then(() => { location.hash = '#/'; }, (err: unknown) => {
+            if (err instanceof ApiError && err.status === 401) onUnauthorized();
+            else setMessage({ text: errorText(err), error: true });
+          });
+        }}>Delete</button>
         <form class="inline" onSubmit={(e) => {
           e.preventDefault();
           void act(async () => redeliverMessage(await api<RedeliverResult>('POST', `/webhooks/${id}/redeliver`, { since: new Date(since).toISOString() })));
