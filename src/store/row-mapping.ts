@@ -15,11 +15,16 @@ export function knexOf(q: Queryable): Knex {
   return typeof q === 'function' ? q : q.knex;
 }
 
+/**
+ * The dialect of a knex instance or transaction, from its client name: the one check every dialect decision
+ * starts from. An unknown client throws instead of being taken for PostgreSQL, whose SQL it would then get.
+ */
 export function dialectOfKnex(k: Knex): Dialect {
   const client = String(k.client.config.client);
-  if (client.includes('sqlite')) return 'sqlite';
+  if (client === 'better-sqlite3' || client === 'sqlite3' || client === 'sqlite') return 'sqlite';
   if (client === 'mssql') return 'mssql';
-  return 'pg';
+  if (client === 'pg' || client === 'postgres' || client === 'postgresql') return 'pg';
+  throw new Error(`unsupported database client "${client}": expected better-sqlite3, pg or mssql`);
 }
 
 /**

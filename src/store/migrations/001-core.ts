@@ -17,14 +17,8 @@
  */
 import type { Knex } from 'knex';
 
-type Dialect = 'sqlite' | 'pg' | 'mssql';
-
-function dialectOf(knex: Knex): Dialect {
-  const client = String(knex.client.config.client);
-  if (client.includes('sqlite')) return 'sqlite';
-  if (client === 'mssql') return 'mssql';
-  return 'pg';
-}
+import type { Dialect } from '../db.js';
+import { dialectOfKnex as dialectOf } from '../row-mapping.js';
 
 /** A UTC time column, per dialect (see the header comment). */
 function utcColumn(t: Knex.CreateTableBuilder, dialect: Dialect, name: string): Knex.ColumnBuilder {

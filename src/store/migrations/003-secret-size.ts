@@ -6,19 +6,16 @@
  * Validation still limits the plaintext secret to 400 characters.
  */
 import type { Knex } from 'knex';
+import { dialectOfKnex } from '../row-mapping.js';
 
 export const SECRET_COLUMN_LENGTH = 2000;
 const NETSERVER_SECRET_LENGTH = 400;
 
-function clientOf(knex: Knex): string {
-  return String(knex.client.config.client);
-}
-
 /** The DDL (none on SQLite), so the generated SQL can be checked per dialect without a server. */
 export function secretSizeSchema(knex: Knex, length = SECRET_COLUMN_LENGTH): Array<Knex.SchemaBuilder | Knex.Raw> {
-  const client = clientOf(knex);
-  if (client.includes('sqlite')) return [];
-  if (client === 'mssql') {
+  const dialect = dialectOfKnex(knex);
+  if (dialect === 'sqlite') return [];
+  if (dialect === 'mssql') {
     return [knex.schema.alterTable('webhook', (t) => {
       t.string('secret', length).nullable().alter();
     })];
