@@ -111,7 +111,7 @@ describe('request reader agrees with node-soap (the oracle)', () => {
     }), { numRuns: 400 });
   });
 
-  test('hostile requests: the fuzz suite\'s mutator, 1000 per operation', { skip: noReference }, () => {
+  test('hostile requests: the fuzz suite\'s mutator, 1000 per operation', () => {
     for (const op of allOperations) {
       for (let i = 0; i < 1000; i++) {
         const m = new Mutator(prng((0x5eed ^ Math.imul(allOperations.indexOf(op) + 1, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0));
@@ -122,7 +122,7 @@ describe('request reader agrees with node-soap (the oracle)', () => {
     }
   });
 
-  test('hostile requests: generated insertions of unknown, repeated, nested and misplaced elements and text', { skip: noReference }, () => {
+  test('hostile requests: generated insertions of unknown, repeated, nested and misplaced elements and text', () => {
     const name = fc.constantFrom('z', 'WebhookId', 'Name', 'Events', 'string', 'Key', 'Value', 'Webhook', 'Body', 'Ticket', 'ChildItems');
     const piece: fc.Arbitrary<string> = fc.letrec<{ p: string }>((tie) => ({
       p: fc.oneof({ depthSize: 'small' },
