@@ -11,7 +11,7 @@ import {
   type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus, type PurgeResult,
 } from '../outbox/delivery-history.js';
 import { knexOf, toInt } from '../store/row-mapping.js';
-import { stateFromInt, type WebhookState } from '../webhooks/types.js';
+import { STATE_CODE, stateFromInt, type WebhookState } from '../webhooks/types.js';
 
 export type { AttemptRow, ChartBucket, DeliveryRow, DeliveryStatus, PurgeResult };
 
@@ -83,7 +83,7 @@ export function createDeliveryHistory(deps: { db: Database; now?: () => number; 
   }
 
   function parked(states: Map<number, number>): RedeliverResult['parkedWebhooks'] {
-    return [...states].filter(([, s]) => s !== 1).map(([webhookId, s]) => ({ webhookId, state: stateFromInt(s) }));
+    return [...states].filter(([, s]) => s !== STATE_CODE.Active).map(([webhookId, s]) => ({ webhookId, state: stateFromInt(s) }));
   }
 
   return {

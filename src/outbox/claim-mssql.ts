@@ -24,6 +24,7 @@ import type { Knex } from 'knex';
 import { chunked, MAX_BINDINGS } from '../store/row-mapping.js';
 import { outputTableDeclaration } from '../store/mssql-output.js';
 import { sortClaims, toClaim, type Claim, type ClaimRequest, type ClaimSql, type HoldRequest, type RunRequest } from './claim-types.js';
+import { STATE_CODE } from '../webhooks/types.js';
 
 export const mssqlClaimHints = 'WITH (UPDLOCK, READPAST, ROWLOCK, READCOMMITTEDLOCK)';
 
@@ -60,7 +61,7 @@ WITH picked AS (
   WHERE d.status = 'pending'
     AND d.next_attempt_at <= ?
     AND (d.lease_until IS NULL OR d.lease_until <= ?)
-    AND EXISTS (SELECT 1 FROM [webhook] AS w WHERE w.webhook_id = d.webhook_id AND w.state = 1)${skip ? `
+    AND EXISTS (SELECT 1 FROM [webhook] AS w WHERE w.webhook_id = d.webhook_id AND w.state = ${STATE_CODE.Active})${skip ? `
     AND d.webhook_id NOT IN ${skip.sql}` : ''}
     AND NOT EXISTS (
       SELECT 1 FROM [wa_delivery] AS o WITH (READUNCOMMITTED)

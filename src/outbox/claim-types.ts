@@ -1,5 +1,6 @@
 /** Types and SQL shared by the per-dialect claim files and the recording (claim-deliveries.ts explains both). */
 import type { ClaimedDelivery } from './claimed-delivery.js';
+import { STATE_CODE } from '../webhooks/types.js';
 
 export interface ClaimRequest {
   /** Epoch ms (the worker's clock). */
@@ -104,7 +105,7 @@ const olderDeliveryPending = (a: string) =>
         and (o.next_attempt_at <= ? or o.held = 1)`;
 
 /** The webhook of `a` is Active (1): deliveries of Stopped/TooManyErrors hooks stay parked. */
-const webhookActive = (a: string) => `exists (select 1 from webhook w where w.webhook_id = ${a}.webhook_id and w.state = 1)`;
+const webhookActive = (a: string) => `exists (select 1 from webhook w where w.webhook_id = ${a}.webhook_id and w.state = ${STATE_CODE.Active})`;
 
 /**
  * What a claim takes on PostgreSQL and SQLite (each wraps it in its own UPDATE and locking; SQL Server writes its

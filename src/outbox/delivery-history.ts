@@ -14,6 +14,7 @@ import { chunked, knexOf, toInt, withTransaction, type Queryable } from '../stor
 import { deliveryStatusNames, type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus } from './delivery-log-types.js';
 import { notifyOutbox } from './outbox-backend.js';
 import { HOUSEKEEPING_BATCH } from './outbox-maintenance.js';
+import { STATE_CODE } from '../webhooks/types.js';
 
 export { deliveryStatusNames };
 export type { AttemptRow, ChartBucket, DeliveryRow, DeliveryStatus };
@@ -238,10 +239,10 @@ export interface QueueFigures {
 export async function queueFigures(db: Queryable, now: number): Promise<QueueFigures> {
   const row = (await knexOf(db).raw(
     `select count(*) as pending,
-       sum(case when d.next_attempt_at <= ? and w.state = 1 then 1 else 0 end) as due,
-       sum(case when w.state = 1 then 0 else 1 end) as parked,
-       min(case when w.state = 1 then d.created end) as oldest,
-       min(case when w.state = 1 then null else d.created end) as oldest_parked
+       sum(case when d.next_attempt_at <= ? and w.state = ${STATE_CODE.Active} then 1 else 0 end) as due,
+       sum(case when w.state = ${STATE_CODE.Active} then 0 else 1 end) as parked,
+       min(case when w.state = ${STATE_CODE.Active} then d.created end) as oldest,
+       min(case when w.state = ${STATE_CODE.Active} then null else d.created end) as oldest_parked
      from wa_delivery d left join webhook w on w.webhook_id = d.webhook_id
      where d.status = 'pending'`, [now]));
   const r = firstRow(row);

@@ -22,9 +22,10 @@ import { capReport } from './send/outcome.js';
 import type { AttemptFields } from './delivery-log-types.js';
 import { releaseHeldSql } from './claim-types.js';
 import { knexOf, toDate, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
+import { STATE_CODE } from '../webhooks/types.js';
 
-export const STATE_ACTIVE = 1;
-export const STATE_TOO_MANY_ERRORS = 3;
+export const STATE_ACTIVE = STATE_CODE.Active;
+export const STATE_TOO_MANY_ERRORS = STATE_CODE.TooManyErrors;
 
 export type DeliveryTransition =
   | { status: 'pending'; nextAttemptAt: number }

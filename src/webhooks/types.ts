@@ -19,6 +19,8 @@ export type WebhookState = (typeof webhookStates)[number];
 /** NetServer stores the state as a 16-bit enum: 0 Unknown, 1 Active, 2 Stopped, 3 TooManyErrors. */
 export const stateToInt = (s: WebhookState): number => webhookStates.indexOf(s);
 export const stateFromInt = (n: number): WebhookState => webhookStates[n] ?? 'Unknown';
+/** The stored codes by name, for SQL that compares the column (the compiler checks them against webhookStates). */
+export const STATE_CODE = { Unknown: 0, Active: 1, Stopped: 2, TooManyErrors: 3 } as const satisfies { [S in WebhookState]: number };
 
 export const notifyViaFlags = ['Email', 'InApp'] as const; // 1, 2
 export const notifyWhenFlags = ['FirstFailure', 'Disabling'] as const; // 1, 2
