@@ -9,6 +9,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { AppError } from '../errors.js';
+import { setBounded } from '../bounded-map.js';
 import {
   countAssociates,
   createAssociate,
@@ -211,11 +212,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
   const checking = new Map<string, Promise<AssociateSummary | null>>();
   /** Credential key -> when it last proved right (the throttle's bypass); same bound and eviction as the caches. */
   const knownGood = new Map<string, number>();
-  const rememberKnownGood = (key: string) => {
-    knownGood.delete(key);
-    if (knownGood.size >= maxCachedTickets) knownGood.delete(knownGood.keys().next().value as string);
-    knownGood.set(key, now().getTime());
-  };
+  const rememberKnownGood = (key: string) => setBounded(knownGood, key, now().getTime(), maxCachedTickets);
   let passwordChecks = 0;
   let cachedCredentialHits = 0;
 
@@ -234,8 +231,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
       const v = await verifyLogin(userName, password, client);
       if (!v) return null;
       if (ticketCacheMs > 0) {
-        if (credentialCache.size >= maxCachedTickets) credentialCache.delete(credentialCache.keys().next().value as string);
-        credentialCache.set(key, { associate: v.associate, until: at + ticketCacheMs });
+        setBounded(credentialCache, key, { associate: v.associate, until: at + ticketCacheMs }, maxCachedTickets);
       }
       return v.associate;
     })();
@@ -280,8 +276,7 @@ export function createAuthService(opts: AuthServiceOptions): AuthService {
     if (!associate || associate.deleted) throw unauthenticated('The ticket is unknown or has expired');
     const summary = toSummary(associate);
     if (ticketCacheMs > 0) {
-      if (ticketCache.size >= maxCachedTickets) ticketCache.delete(ticketCache.keys().next().value as string);
-      ticketCache.set(hash, { associate: summary, until: at.getTime() + ticketCacheMs });
+      setBounded(ticketCache, hash, { associate: summary, until: at.getTime() + ticketCacheMs }, maxCachedTickets);
     }
     return summary;
   }

@@ -32,6 +32,7 @@ import { webhookStates } from '../webhooks/types.js';
 import type { AttemptReport } from '../outbox/attempt-report.js';
 import { SERVICES } from '../contract/index.js';
 import { packageInfo } from '../version.js';
+import { setBounded } from '../bounded-map.js';
 
 export interface Metrics {
   readonly contentType: string;
@@ -178,11 +179,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       const failed = failureClass(r);
       if (failed) failures.inc({ class: failed });
       else latencyToReceiver.observe(Math.max(0, r.answeredAt - r.queuedAt) / 1000);
-      pausedUntil.delete(r.webhookId);
-      if (r.outcome === 'retry_after' && r.nextAttemptAt !== null) {
-        if (pausedUntil.size >= MAX_PAUSED) pausedUntil.delete(pausedUntil.keys().next().value as number);
-        pausedUntil.set(r.webhookId, r.nextAttemptAt);
-      }
+      if (r.outcome === 'retry_after' && r.nextAttemptAt !== null) setBounded(pausedUntil, r.webhookId, r.nextAttemptAt, MAX_PAUSED);
+      else pausedUntil.delete(r.webhookId);
     },
     observeRequest(face, operation, outcome, seconds) {
       const op = operationLabel(operation);

@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrations } from './migrations/index.js';
 import { redactUrl } from '../config.js';
+import { setBounded } from '../bounded-map.js';
 
 export type Dialect = 'sqlite' | 'pg' | 'mssql';
 
@@ -86,15 +87,12 @@ function cachePreparedStatements(conn: SqliteConnection, max = 256): void {
   const cache = new Map<string, SqliteStatement>();
   conn.prepare = (sql: string) => {
     let st = cache.get(sql);
-    if (st !== undefined) {
-      cache.delete(sql);
-    } else {
+    if (st === undefined) {
       st = prepare(sql);
       // selectArrays' statements: rows as arrays (better-sqlite3's raw mode), which knex cannot ask for.
       if (st.reader && sql.startsWith(ARRAY_ROWS_MARK)) st.raw(true);
-      if (cache.size >= max) cache.delete(cache.keys().next().value as string);
     }
-    cache.set(sql, st);
+    setBounded(cache, sql, st, max);
     return st;
   };
 }
