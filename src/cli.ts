@@ -6,8 +6,8 @@
  *   migrate            apply database migrations and exit
  *   user add <name>    add an associate (password from --password or generated) and print a ticket
  *   ticket <name>      print a fresh ticket for an existing associate (asks for the password)
- *   secrets reencrypt  rewrite every webhook secret with the current SECRET_ENCRYPTION_KEY (README: "Secrets at rest")
- *   import netserver   copy webhooks and their associates from a NetServer database (README: "Migrating from NetServer")
+ *   secrets reencrypt  rewrite every webhook secret with the current SECRET_ENCRYPTION_KEY (docs/security.md: "Secrets at rest")
+ *   import netserver   copy webhooks and their associates from a NetServer database (docs/migration.md)
  *   deliveries ...     delivery history and replay: list | show | retry | purge (cli-deliveries.ts)
  *   webhooks ...       the stored webhooks: list | show (cli-webhooks.ts)
  *   listen             a receiver for trying it out: prints deliveries, checks signatures (cli-listen.ts)
@@ -67,7 +67,7 @@ function authFor(db: Database, config: Config, logger?: Logger) {
   });
 }
 
-/** Defence in depth for objects built from caller-chosen names (README: "Why --disable-proto=delete"). */
+/** Defence in depth for objects built from caller-chosen names (docs/soap.md: "Why `--disable-proto=delete`"). */
 function requireDisabledProto(): void {
   if (Object.getOwnPropertyDescriptor(Object.prototype, '__proto__')) {
     throw new Error('serve must run with node --disable-proto=delete (the webhook-agent bin and npm start pass it)');
