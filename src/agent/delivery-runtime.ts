@@ -30,6 +30,9 @@ export interface DeliveryRuntime {
   workerState(): { inFlight: number; circuitsOpen: number } | null;
 }
 
+/** A host name as the hosts file is looked up by: lower case, without the root's trailing dot (`a.test.` is `a.test`). */
+const hostKey = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
 /** Parses a hosts(5) file into name -> addresses. */
 export function parseHostsFile(text: string): Map<string, Array<{ address: string; family: number }>> {
   const map = new Map<string, Array<{ address: string; family: number }>>();
@@ -38,7 +41,7 @@ export function parseHostsFile(text: string): Map<string, Array<{ address: strin
     if (!address || names.length === 0) continue;
     const family = address.includes(':') ? 6 : 4;
     for (const n of names) {
-      const key = n.toLowerCase();
+      const key = hostKey(n);
       map.set(key, [...(map.get(key) ?? []), { address, family }]);
     }
   }
@@ -48,7 +51,7 @@ export function parseHostsFile(text: string): Map<string, Array<{ address: strin
 export function hostsFirstResolve(file: string | undefined): Resolve {
   if (!file) return defaultResolve;
   const hosts = parseHostsFile(readFileSync(file, 'utf8'));
-  return async (hostname) => hosts.get(hostname.toLowerCase()) ?? defaultResolve(hostname);
+  return async (hostname) => hosts.get(hostKey(hostname)) ?? defaultResolve(hostname);
 }
 
 export function createDeliveryRuntime(deps: {

@@ -1,6 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LookupAddress } from 'node:dns';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostsFirstResolve } from '../../src/agent/delivery-runtime.js';
 import { addressRefusal, checkTargetUrl, createGuardedLookup, type Resolve, type TargetPolicy } from '../../src/outbox/send/target-guard.js';
 
 const strict: TargetPolicy = { allowInsecureTargets: false, targetAllowlist: [] };
@@ -114,5 +118,24 @@ describe('guarded lookup (checks the resolved address, before any socket exists)
     const r = await lookupVia(resolve, { allowInsecureTargets: false, targetAllowlist: ['private.example'] }, 'private.example', { all: true });
     assert.equal(r.err, null);
     assert.equal((r.address as LookupAddress[]).length, 2);
+  });
+});
+
+describe('TARGET_HOSTS_FILE (hostsFirstResolve)', () => {
+  test('a fully qualified name with the trailing dot is looked up in the file too (issue 18: it went to DNS)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-hosts-'));
+    const file = join(dir, 'hosts');
+    writeFileSync(file, '169.254.169.254\tmetadata.test\n10.1.2.3\tPrivate.Test.\n');
+    try {
+      const resolve = hostsFirstResolve(file);
+      for (const name of ['metadata.test', 'metadata.test.', 'METADATA.TEST.']) {
+        assert.deepEqual(await resolve(name), [{ address: '169.254.169.254', family: 4 }], name);
+      }
+      assert.deepEqual(await resolve('private.test'), [{ address: '10.1.2.3', family: 4 }]);
+      const r = await lookupVia(resolve, strict, 'metadata.test.');
+      assert.equal(r.err?.code, 'ERR_TARGET_REFUSED', 'the trailing-dot name is refused by the address the file maps it to');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
