@@ -40,7 +40,7 @@
  * before the first delivery of the webhook that is leased (in flight elsewhere), so nothing passes an older
  * delivery in flight. Its deliveries stay due (a held one gets next_attempt_at = now), so they block the younger
  * ones as an in-flight delivery does. The worker sends a run one delivery after another, each only after the one
- * before succeeded, and gives the rest back unsent when one fails (outbox/worker.ts). Runs are bounded, and a
+ * before succeeded, and gives the rest back unsent when one fails (outbox/worker/runs.ts). Runs are bounded, and a
  * run takes one of the worker's slots like a single delivery, so one webhook's backlog does not crowd out the
  * others. After a crash the unsent rest of a run is due again when the lease runs out, like the delivery that
  * was in flight (its X-SuperOffice-Retry then counts that lease).

@@ -98,7 +98,7 @@ async function updateUsage(trx: Knex.Transaction, r: AttemptRecord, dialectSql: 
 
 /**
  * Records attempts in order, as one after another, in one transaction (the caller's when given one): one commit
- * instead of one each for a delivery run's recordings that queued up while the one before committed (worker.ts).
+ * instead of one each for a delivery run's recordings that queued up while the one before committed (worker/runs.ts).
  */
 export function recordWithKnex(
   db: Queryable,

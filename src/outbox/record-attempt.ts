@@ -10,7 +10,7 @@ export function recordAttempt(db: Queryable, r: AttemptRecord, onTooManyErrors?:
 /**
  * Several attempts, in order, as recordAttempt would record them one after another, in one transaction where the
  * dialect commits per transaction (a delivery run's recordings that queued up while the one before committed,
- * worker.ts); on SQLite the fast path already commits the attempts of one event-loop turn together.
+ * worker/runs.ts); on SQLite the fast path already commits the attempts of one event-loop turn together.
  */
 export function recordAttempts(db: Queryable, records: readonly AttemptRecord[], onTooManyErrors?: TooManyErrorsHook): Promise<RecordResult[]> {
   return outboxBackend(db).record(db, records, onTooManyErrors);
