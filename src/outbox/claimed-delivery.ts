@@ -1,5 +1,6 @@
 /** A claimed delivery as the worker sends it, and how it is read: the same columns and mapping on every dialect. */
 import type { SecretCodec } from '../store/secret-codec.js';
+import type { BodyParts } from '../webhooks/types.js';
 import { parseExact } from '../webhooks/exact-json.js';
 import { chunked, knexOf, toInt, type Queryable } from '../store/row-mapping.js';
 import { parseHeaders, parseProperties } from '../store/webhook-repository.js';
@@ -18,6 +19,8 @@ export interface ClaimedDelivery {
   data: Record<string, unknown>;
   changedByAssociateId: number;
   timestamp: Date;
+  /** CRM entity events only (wa_event.body_parts). */
+  bodyParts?: BodyParts;
   hook: {
     name: string;
     type: string;
@@ -43,10 +46,16 @@ function parseData(text: unknown): Record<string, unknown> {
   }
 }
 
+function parseBodyParts(text: unknown): BodyParts | undefined {
+  if (typeof text !== 'string' || text === '') return undefined;
+  const v = parseData(text);
+  return Array.isArray(v.changes) ? (v as unknown as BodyParts) : undefined;
+}
+
 /** The columns a claimed delivery is sent with (wa_delivery d, wa_event e, webhook w). */
 export const claimedColumns = [
   'd.delivery_id', 'd.webhook_id', 'd.event_uuid', 'd.attempt_count', 'd.lease_token', 'd.created',
-  'e.name as event_name', 'e.primary_key', 'e.data', 'e.changed_by_associate_id', 'e.timestamp',
+  'e.name as event_name', 'e.primary_key', 'e.data', 'e.changed_by_associate_id', 'e.timestamp', 'e.body_parts',
   'w.name as webhook_name', 'w.type', 'w.target_url', 'w.secret', 'w.headers', 'w.properties',
 ] as const;
 
@@ -83,6 +92,8 @@ export function toClaimedDelivery(r: Record<string, unknown>, secrets: SecretCod
     },
   };
   if (secretError !== undefined) claimed.secretError = secretError;
+  const parts = parseBodyParts(r.body_parts);
+  if (parts) claimed.bodyParts = parts;
   return claimed;
 }
 

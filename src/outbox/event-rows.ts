@@ -52,6 +52,7 @@ export async function insertEventRows(trx: Knex | Knex.Transaction, event: Signa
       changed_by_associate_id: event.changedByAssociateId,
       timestamp: event.timestamp.getTime(),
       created: now,
+      ...(event.bodyParts ? { body_parts: stringifyExact(event.bodyParts) } : {}),
     }), { event_id: 'bigint' })) as Array<{ event_id: unknown } | number>;
   const first = inserted[0];
   const eventId = toInt(typeof first === 'object' ? first.event_id : first);

@@ -4,8 +4,10 @@
  * enqueue-signalled.ts, which looks up the subscribers and writes the event and its deliveries atomically in the
  * cheapest form per dialect (the backends). Once SignalEvent answers, the event is durable.
  */
+import type { Knex } from 'knex';
 import type { SignalledEvent } from '../webhooks/types.js';
 import { knexOf, withTransaction, type Queryable } from '../store/row-mapping.js';
+import { activeSubscriberIds } from '../store/webhook-repository.js';
 import { insertEventRows, type EnqueueResult } from './event-rows.js';
 import { outboxBackend } from './outbox-backend.js';
 
@@ -27,6 +29,32 @@ export async function enqueueEvent(
     await outboxBackend(trx).notify(trx);
     return result;
   });
+}
+
+export interface BatchResult {
+  /** Deliveries created. */
+  deliveries: number;
+  /** Events that had at least one Active subscriber (the others are not stored). */
+  eventsEnqueued: number;
+}
+
+/**
+ * Enqueues each event for its Active subscribers inside trx, in the given order (a source's events of one
+ * transaction: their event ids, and so their deliveries per record, keep that order). One wake-up for the batch.
+ */
+export async function enqueueEventBatch(trx: Knex.Transaction, events: readonly SignalledEvent[], now: number): Promise<BatchResult> {
+  const subscribers = new Map<string, number[]>();
+  let deliveries = 0;
+  let eventsEnqueued = 0;
+  for (const event of events) {
+    let ids = subscribers.get(event.eventName);
+    if (!ids) subscribers.set(event.eventName, (ids = [...new Set(await activeSubscriberIds(trx, event.eventName))]));
+    if (ids.length === 0) continue;
+    deliveries += (await insertEventRows(trx, event, ids, now)).deliveries;
+    eventsEnqueued += 1;
+  }
+  if (deliveries > 0) await outboxBackend(trx).notify(trx);
+  return { deliveries, eventsEnqueued };
 }
 
 /**

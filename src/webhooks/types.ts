@@ -100,4 +100,19 @@ export interface SignalledEvent {
   changedByAssociateId: number;
   /** When it happened (server clock). */
   timestamp: Date;
+  /** The body's parts not derived from data (CRM entity events, src/crm/): see BodyParts. */
+  bodyParts?: BodyParts;
+}
+
+/**
+ * What an entity event's body says besides its data: Changes (column names, which for a CRM change are not the
+ * FieldValues keys), Values (the id columns of a deleted row) and whether FieldValues is sent at all (NetServer's
+ * sale.sold/.lost/.completed carry none). Events without BodyParts (SignalEvent, state events) derive Changes from
+ * the keys of data.
+ */
+export interface BodyParts {
+  changes: string[];
+  values?: Record<string, number>;
+  /** false: no FieldValues key in the body. */
+  fieldValues?: boolean;
 }

@@ -17,7 +17,7 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
 export const sharedDir = path.resolve(repoRoot, '../shared');
 export const referenceDir = path.join(sharedDir, 'reference');
 
-export type Requirement = 'reference' | 'clients' | 'xmllint' | 'python3' | 'postgres' | 'initdb' | 'mono' | 'zeep' | 'sqlfluff';
+export type Requirement = 'reference' | 'webhook-docs' | 'clients' | 'xmllint' | 'python3' | 'postgres' | 'initdb' | 'mono' | 'zeep' | 'sqlfluff';
 
 /** A program is there when it runs and exits 0 (a path that exists but does not run counts as missing). */
 function runs(cmd: string, args: string[]): boolean {
@@ -28,6 +28,9 @@ function runs(cmd: string, args: string[]): boolean {
 const checks: Record<Requirement, () => string | null | Promise<string | null>> = {
   reference: () => (existsSync(path.join(referenceDir, 'wsdl')) && existsSync(path.join(referenceDir, 'soap-examples'))
     ? null : `reference folder not found at ${referenceDir} (NetServer's WSDLs and SOAP examples)`),
+  // NetServer's webhook documentation pages (event families, payload examples).
+  'webhook-docs': () => (existsSync(path.join(referenceDir, 'webhook-docs', 'reference__contact-events.md.txt'))
+    ? null : `webhook documentation not found at ${referenceDir}/webhook-docs`),
   clients: () => (existsSync(path.join(sharedDir, 'clients/run-all.sh')) ? null : `client harness not found at ${sharedDir}/clients/run-all.sh`),
   xmllint: () => (runs('xmllint', ['--version']) ? null : 'xmllint not installed (Debian libxml2-utils)'),
   python3: () => (runs('python3', ['-c', 'import hmac, hashlib, base64']) ? null : 'python3 not installed'),

@@ -12,8 +12,10 @@
  * State events (`webhook{id}.started|stopped|errors`) follow reference/state-events.md: the body's Event is
  * `webhook.<verb>` while the X-SuperOffice-Event header keeps the subscribed name, and there is no Entity.
  * The `test` event has Changes [], PrimaryKey 0, Entity "test" and no FieldValues (reference/test-event.mdx).
+ * CRM entity events (src/crm/) bring their own Changes, Values (deletes) and FieldValues presence (BodyParts);
+ * Values sits right after Changes, as in reference/index.md's and contact-events.md's delete examples.
  */
-import type { PropertyValue } from '../../webhooks/types.js';
+import type { BodyParts, PropertyValue } from '../../webhooks/types.js';
 import { isExactNumber, jsonSafeNumber, stringifyExact } from '../../webhooks/exact-json.js';
 
 export const standardKeys = [
@@ -33,6 +35,8 @@ export interface PayloadInput {
   webhookName: string;
   contextIdentifier: string;
   properties?: Record<string, unknown> | null;
+  /** CRM entity events: Changes, Values and whether FieldValues is sent (webhooks/types.ts). */
+  bodyParts?: BodyParts | null;
 }
 
 export const testEventName = 'test';
@@ -78,15 +82,16 @@ export function buildPayload(p: PayloadInput): Record<string, unknown> {
   const body: Record<string, unknown> = {
     EventId: p.eventUuid,
     Timestamp: formatNetTimestamp(p.timestamp),
-    Changes: isTest || state ? [] : Object.keys(data),
-    Event: state ? `webhook.${state[1]}` : p.eventName,
-    PrimaryKey: isTest ? 0 : p.primaryKey,
+    Changes: isTest || state ? [] : p.bodyParts ? p.bodyParts.changes : Object.keys(data),
   };
+  if (p.bodyParts?.values) body.Values = p.bodyParts.values;
+  body.Event = state ? `webhook.${state[1]}` : p.eventName;
+  body.PrimaryKey = isTest ? 0 : p.primaryKey;
   if (!state) body.Entity = isTest ? 'test' : entityOf(p.eventName);
   body.ContextIdentifier = p.contextIdentifier;
   body.ChangedByAssociateId = p.changedByAssociateId;
   body.WebhookName = p.webhookName;
-  if (!isTest) body.FieldValues = data;
+  if (!isTest && p.bodyParts?.fieldValues !== false) body.FieldValues = data;
   for (const [key, value] of Object.entries(p.properties ?? {})) {
     if (standardLower.has(key.toLowerCase())) continue;
     // defineProperty: a property named __proto__ stays a plain key.

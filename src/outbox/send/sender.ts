@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import axios, { type AxiosResponse } from 'axios';
 import type { Config } from '../../config.js';
+import type { BodyParts } from '../../webhooks/types.js';
 import { payloadBytes, testEventName } from './payload.js';
 import { signBody } from './signature.js';
 import { checkTargetUrl, createGuardedLookup, targetRefusedCode, type Resolve } from './target-guard.js';
@@ -63,6 +64,7 @@ export interface DeliveryJob {
   data: Record<string, unknown>;
   changedByAssociateId: number;
   timestamp: Date;
+  bodyParts?: BodyParts | null;
   /** Aborts the attempt (worker shutdown); the outcome is then a failure the caller should not record. */
   signal?: AbortSignal;
 }
@@ -163,7 +165,7 @@ export function createSender(opts: SenderOptions): Sender {
     const body = payloadBytes({
       eventUuid: job.eventUuid, eventName: job.eventName, primaryKey: job.primaryKey, data: job.data,
       changedByAssociateId: job.changedByAssociateId, timestamp: job.timestamp, webhookName: job.hook.name,
-      contextIdentifier: config.contextIdentifier, properties: job.hook.properties,
+      contextIdentifier: config.contextIdentifier, properties: job.hook.properties, bodyParts: job.bodyParts,
     });
     const headers = requestHeaders(job, body, config.userAgent);
     const controller = new AbortController();

@@ -1,0 +1,26 @@
+/**
+ * The one write of the CRM source: the events of a CRM transaction (or Change Tracking batch), each to its Active
+ * subscribers, and the source's cursor moved to the batch's position, all in one transaction of the service's
+ * database. Either the deliveries and the cursor are both stored or neither is, so a reader that dies anywhere
+ * resumes after exactly what was enqueued: nothing lost, nothing twice. The rows are the outbox's own
+ * (enqueueEventBatch), so bodies, headers and signatures are those of every delivery.
+ */
+import type { SignalledEvent } from '../webhooks/types.js';
+import type { Database } from '../store/db.js';
+import { writeCrmCursor } from '../store/crm-cursor.js';
+import { enqueueEventBatch, type BatchResult } from '../outbox/outbox-repository.js';
+
+export function enqueueCrmBatch(
+  db: Pick<Database, 'knex'>,
+  sourceName: string,
+  events: readonly SignalledEvent[],
+  position: string,
+  opts: { now?: number } = {},
+): Promise<BatchResult> {
+  const now = opts.now ?? Date.now();
+  return db.knex.transaction(async (trx) => {
+    const result = await enqueueEventBatch(trx, events, now);
+    await writeCrmCursor(trx, sourceName, position, now);
+    return result;
+  });
+}
