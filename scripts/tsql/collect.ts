@@ -151,7 +151,7 @@ function calls(db: RecordingDatabase): Array<[string, () => Promise<unknown>]> {
     }],
     ['import: target state', () => readTargetState(db.knex)],
     ['import: write', () => writeImport(db, {
-      associates: [{ associateId: 7, name: 'SAL', fullName: 'S A L', personId: 3, deleted: false }, { associateId: 1, name: 'X', fullName: 'X', personId: 0, deleted: true }],
+      associates: [{ associateId: 7, name: 'SAL', fullName: 'S A L', userName: 'sal', personId: 3, deleted: false }, { associateId: 1, name: 'X', fullName: 'X', userName: '', personId: 0, deleted: true }],
       webhooks: [{ webhookId: 9, input: sampleInput(), applicationToken: null, audit,
         usage: { totalCalls: 1, totalErrors: 0, consecutiveErrors: 0, lastError: null, audit }, notify: [{ associateId: 3, emailRecipient: null, audit }] },
       { webhookId: 1, input: sampleInput(), applicationToken: 't', audit, usage: null, notify: [] }],

@@ -13,6 +13,7 @@ import { checkTargetUrl, type TargetPolicy } from '../outbox/send/target-guard.j
 import type { Database } from '../store/db.js';
 import type { NetServerSnapshot, SourceAudit, SourceWebhook } from '../store/netserver-source.js';
 import {
+  columnWidths,
   readTargetState,
   writeImport,
   type ImportAudit,
@@ -22,6 +23,8 @@ import {
   type TargetState,
 } from '../store/netserver-import-writer.js';
 import { parseEventsColumn, parseHeaders, parseProperties } from '../store/webhook-repository.js';
+import { parseExact } from '../webhooks/exact-json.js';
+import { documentedSpelling } from '../webhooks/documented-events.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { flagsFromInt, notifyViaFlags, notifyWhenFlags, stateFromInt } from '../webhooks/types.js';
 import { limits, validateEmail, validateWebhook } from '../webhooks/validate.js';
@@ -46,6 +49,18 @@ export interface ImportPlan {
   toCreate: number;
   toUpdate: number;
   missingTables: string[];
+  /** Source rows of webhook_usage and webhook_notify, and how many of them the run imports (the rest is left out). */
+  rows: { usage: RowCount; notify: RowCount };
+}
+
+export interface RowCount {
+  source: number;
+  imported: number;
+}
+
+/** At most `max` ids in a message, then how many more. */
+function idList(ids: readonly (number | string)[], max = 20): string {
+  return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max).join(', ')} and ${ids.length - max} more`;
 }
 
 const auditOf = (a: SourceAudit, fallback: Date): ImportAudit => ({
@@ -56,16 +71,19 @@ const auditOf = (a: SourceAudit, fallback: Date): ImportAudit => ({
   updatedCount: a.updatedCount,
 });
 
-/** A JSON blob that is present but not a JSON object would be read back as nothing: say so. */
+/**
+ * A JSON blob that is present but not a JSON object, or that our reader cannot read (malformed, or nested deeper
+ * than it goes), would be read back as nothing: say so. Read with the same reader as the stored rows.
+ */
 function blobProblem(field: string, raw: string | null): string | null {
   if (raw === null || raw.trim() === '') return null;
+  let v: unknown;
   try {
-    const v: unknown = JSON.parse(raw);
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return null;
-  } catch {
-    /* reported below */
+    v = parseExact(raw);
+  } catch (err) {
+    return `${field}: the stored value is not readable JSON (${err instanceof RangeError ? 'nested too deep' : 'malformed'})`;
   }
-  return `${field}: the stored value is not a JSON object`;
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? null : `${field}: the stored value is not a JSON object`;
 }
 
 export function planImport(snapshot: NetServerSnapshot, target: TargetState, policy: TargetPolicy, now = new Date()): ImportPlan {
@@ -75,7 +93,24 @@ export function planImport(snapshot: NetServerSnapshot, target: TargetState, pol
   const needsAllowlist: ImportPlan['needsAllowlist'] = [];
   const usageById = new Map(snapshot.usage.map((u) => [u.webhookId, u]));
   const notifyById = new Map<number, NetServerSnapshot['notify']>();
-  for (const n of snapshot.notify) notifyById.set(n.webhookId, [...(notifyById.get(n.webhookId) ?? []), n]);
+  for (const n of snapshot.notify) {
+    const list = notifyById.get(n.webhookId);
+    if (list) list.push(n);
+    else notifyById.set(n.webhookId, [n]);
+  }
+
+  // Rows that belong to no webhook of the source: nothing to attach them to.
+  const sourceHookIds = new Set(snapshot.webhooks.map((w) => w.webhookId));
+  const orphanUsage = snapshot.usage.filter((u) => !sourceHookIds.has(u.webhookId)).map((u) => u.webhookId);
+  if (orphanUsage.length) {
+    issues.push({ level: 'warning', message: `${orphanUsage.length} webhook_usage rows name webhook ids the webhook table does not have, ` +
+      `left out: webhook_usage_id ${idList(orphanUsage)}` });
+  }
+  const orphanNotify = snapshot.notify.filter((n) => !sourceHookIds.has(n.webhookId));
+  if (orphanNotify.length) {
+    issues.push({ level: 'warning', message: `${orphanNotify.length} webhook_notify rows name webhook ids the webhook table does not have, ` +
+      `left out: webhook_notify_id ${idList(orphanNotify.map((n) => `${n.notifyId} (webhook_id ${n.webhookId})`))}` });
+  }
 
   const webhooks: ImportedWebhook[] = [];
   for (const w of snapshot.webhooks) {
@@ -153,8 +188,20 @@ export function planImport(snapshot: NetServerSnapshot, target: TargetState, pol
       issues.push({ level: 'error', associateId: id, message: `'${name}': the same login name as NetServer associate ${takenNames.get(key)} (names are unique regardless of case here)` });
       continue;
     }
+    if (name.length > columnWidths.associateName) {
+      issues.push({ level: 'error', associateId: id, message: `name '${name.slice(0, 40)}...' is longer than the ${columnWidths.associateName} characters a login name holds here` });
+      continue;
+    }
     takenNames.set(key, id);
-    associates.push({ associateId: id, name, fullName: a.fullName, personId: a.personId, deleted: a.deleted });
+    const fit = (what: string, value: string, max: number) => {
+      if (value.length <= max) return value;
+      issues.push({ level: 'warning', associateId: id, message: `${what} is ${value.length} characters: imported cut to the ${max} its column holds here` });
+      return value.slice(0, max);
+    };
+    associates.push({
+      associateId: id, name, fullName: fit('FullName', a.fullName, columnWidths.associateFullName),
+      userName: fit('UserName', a.userName, columnWidths.associateUserName), personId: a.personId, deleted: a.deleted,
+    });
   }
 
   return {
@@ -168,6 +215,10 @@ export function planImport(snapshot: NetServerSnapshot, target: TargetState, pol
     toCreate: webhooks.filter((h) => !target.webhookIds.has(h.webhookId)).length,
     toUpdate: webhooks.filter((h) => target.webhookIds.has(h.webhookId)).length,
     missingTables: snapshot.missingTables,
+    rows: {
+      usage: { source: snapshot.usage.length, imported: webhooks.filter((h) => h.usage).length },
+      notify: { source: snapshot.notify.length, imported: webhooks.reduce((n, h) => n + h.notify.length, 0) },
+    },
   };
 }
 
@@ -183,18 +234,38 @@ function planWebhook(w: SourceWebhook, notify: NetServerSnapshot['notify'], now:
     issues.push({ level: 'warning', webhookId: w.webhookId, message: `state ${w.state} is not 1-3; imported as Stopped` });
     state = 'Stopped';
   }
-  const emails = notify.filter((n) => !(n.associateId > 0) && n.emailRecipient && n.emailRecipient.trim() !== '');
+  const hasRecipient = (n: NetServerSnapshot['notify'][number]) => n.associateId > 0 || (n.emailRecipient ?? '').trim() !== '';
+  const emails = notify.filter((n) => !(n.associateId > 0) && hasRecipient(n));
   const associateIds = notify.filter((n) => n.associateId > 0).map((n) => n.associateId);
+  const warn = (message: string) => issues.push({ level: 'warning', webhookId: w.webhookId, message });
+  const empty = notify.filter((n) => !hasRecipient(n)).map((n) => n.notifyId);
+  if (empty.length) {
+    warn(`webhook_notify rows ${idList(empty)} name neither an associate nor an e-mail address: left out`);
+  }
+  const headers = parseHeaders(w.headers);
+  const rawHeaders = w.headers && w.headers.trim() !== '' ? (parseExact(w.headers) as Record<string, unknown>) : null;
+  const nonText = rawHeaders ? Object.keys(rawHeaders).filter((k) => typeof rawHeaders[k] !== 'string') : [];
+  if (nonText.length) {
+    warn(`Headers: the values of ${nonText.map((k) => `'${k}'`).join(', ')} are not strings: imported as their text (null as '')`);
+  }
+  const events = parseEventsColumn(w.events);
+  for (const e of events) {
+    const documented = documentedSpelling(e);
+    if (documented !== null) {
+      warn(`Events: '${e}' differs from NetServer's documented event '${documented}' only in case; event names match exactly, ` +
+        `so this hook does not receive '${documented}' (rename it in NetServer before the import, or here after it)`);
+    }
+  }
   let input;
   try {
     input = validateWebhook({
       name: w.name,
-      events: parseEventsColumn(w.events),
+      events,
       targetUrl: w.targetUrl,
       secret: w.secret,
       state,
       type: w.type,
-      headers: parseHeaders(w.headers),
+      headers,
       properties: parseProperties(w.properties),
       errorsEmail: w.errorsEmail,
       // Checked one by one below (SaveWebhook's count limits do not apply to rows NetServer already holds).
@@ -223,7 +294,7 @@ function planWebhook(w: SourceWebhook, notify: NetServerSnapshot['notify'], now:
     audit,
     usage: null,
     notify: notify
-      .filter((n) => n.associateId > 0 || (n.emailRecipient && n.emailRecipient.trim() !== ''))
+      .filter(hasRecipient)
       .map((n) => ({
         associateId: n.associateId > 0 ? n.associateId : null,
         emailRecipient: n.associateId > 0 ? null : n.emailRecipient!.trim(),
@@ -266,8 +337,10 @@ export function formatImportReport(o: ImportOutcome, opts: ImportOptions & { sou
   lines.push(`NetServer import from ${opts.source} (schema ${opts.schema})${opts.dryRun ? ' - dry run, nothing written' : ''}`);
   lines.push(`webhooks: ${p.webhooks.length + p.invalidWebhookIds.length} in NetServer, ${p.webhooks.length} valid ` +
     `(${p.toCreate} new here, ${p.toUpdate} already here: updated in place), ${p.invalidWebhookIds.length} invalid`);
-  lines.push(`usage rows: ${p.webhooks.filter((h) => h.usage).length}; notify rows: ${p.webhooks.reduce((n, h) => n + h.notify.length, 0)}; ` +
-    `associates: ${p.associates.length} (imported without a password: set one with \`webhook-agent user password NAME\`)`);
+  const rowLine = (what: string, r: RowCount) =>
+    `${what}: ${r.source} in NetServer, ${r.imported} to import${r.source > r.imported ? `, ${r.source - r.imported} left out` : ''}`;
+  lines.push(`${rowLine('usage rows', p.rows.usage)}; ${rowLine('notify rows', p.rows.notify)}`);
+  lines.push(`associates: ${p.associates.length} (imported without a password: set one with \`webhook-agent user password NAME\`)`);
   if (p.missingTables.length) lines.push(`tables not in the source (read as empty): ${p.missingTables.join(', ')}`);
   const errors = p.issues.filter((i) => i.level === 'error');
   const warnings = p.issues.filter((i) => i.level === 'warning');

@@ -13,6 +13,7 @@ import type { Database, Dialect } from './db.js';
 import { chunked, insertInChunks, toDate, toInt } from './row-mapping.js';
 import type { SecretCodec } from './secret-codec.js';
 import { loginNameKey } from './migrations/005-names.js';
+import { serializeHeaders, serializeProperties } from './webhook-repository.js';
 
 export interface ImportAudit {
   registered: Date;
@@ -22,10 +23,16 @@ export interface ImportAudit {
   updatedCount: number;
 }
 
+/** Widths of the target's columns that NetServer's are wider than (migrations 001 and 005). */
+export const columnWidths = { associateName: 200, associateFullName: 400, associateUserName: 200 } as const;
+
 export interface ImportedAssociate {
   associateId: number;
+  /** The login name: NetServer's `name`. */
   name: string;
   fullName: string;
+  /** NetServer's `userName` ('' for none: then UserName reads as the login name). */
+  userName: string;
   personId: number;
   deleted: boolean;
 }
@@ -87,8 +94,8 @@ export function webhookImportColumns(h: ImportedWebhook, secrets: SecretCodec) {
     target_url: i.targetUrl,
     type: i.type,
     application_token: h.applicationToken,
-    headers: i.headers === null ? null : JSON.stringify(i.headers),
-    properties: i.properties === null ? null : JSON.stringify(i.properties),
+    headers: serializeHeaders(i.headers),
+    properties: serializeProperties(i.properties),
     secret: secrets.encode(i.secret),
     state: stateToInt(i.state),
     ...auditColumns(h.audit),
@@ -143,7 +150,10 @@ export async function writeImport(
     };
 
     for (const a of data.associates) {
-      const cols = { name: a.name, name_key: loginNameKey(a.name), full_name: a.fullName, person_id: a.personId, deleted: a.deleted ? 1 : 0 };
+      const cols = {
+        name: a.name, name_key: loginNameKey(a.name), full_name: a.fullName, user_name: a.userName === '' ? null : a.userName,
+        person_id: a.personId, deleted: a.deleted ? 1 : 0,
+      };
       if (knownAssociates.has(a.associateId)) {
         // The password (set here with `user password`) is kept.
         await trx('associate').where('associate_id', a.associateId).update(cols);

@@ -61,12 +61,13 @@ export interface SourceNotify extends SourceAudit {
 
 export interface SourceAssociate {
   associateId: number;
-  /** Initials / login name. */
+  /** `name`: "Initials, also login name". */
   name: string;
+  /** `userName`: "Associate user name" ('' when the column is empty or absent). */
   userName: string;
   personId: number;
   deleted: boolean;
-  /** From the person table when it is there (firstname lastname), else ''. */
+  /** From the person table when it is there (firstname middleName lastname, as Associate.FullName), else ''. */
   fullName: string;
 }
 
@@ -126,8 +127,8 @@ export const sourceQueries = {
     k.withSchema(schema).from('webhook_notify').select('*').orderBy([{ column: 'webhook_id' }, { column: 'webhook_notify_id' }]),
   associates: (k: Knex, schema: string, ids: number[]) =>
     k.withSchema(schema).from('associate').select('*').whereIn('associate_id', ids).orderBy('associate_id'),
-  persons: (k: Knex, schema: string, ids: number[]) =>
-    k.withSchema(schema).from('person').select('person_id', 'firstname', 'lastname').whereIn('person_id', ids),
+  // Every column: middleName is not in every NetServer version's person table.
+  persons: (k: Knex, schema: string, ids: number[]) => k.withSchema(schema).from('person').select('*').whereIn('person_id', ids),
   /** Whether a table exists: a select that returns no rows, failing when the table is not there. */
   probe: (k: Knex, schema: string, table: string) => k.withSchema(schema).from(table).select('*').whereRaw('1 = 0'),
 };
@@ -240,7 +241,8 @@ export function openNetServerSource(url: string, schema = 'crm7'): NetServerSour
     if (personIds.length && (await exists('person'))) {
       for (const part of chunked(personIds)) {
         for (const p of ((await sourceQueries.persons(k, schema, part)) as Row[]).map(lowerKeys)) {
-          fullNames.set(toInt(p.person_id), [text(p.firstname), text(p.lastname)].filter((s) => s && s.trim()).join(' ').trim());
+          const parts = [text(p.firstname), text(p.middlename), text(p.lastname)].map((s) => (s ?? '').trim()).filter((s) => s !== '');
+          fullNames.set(toInt(p.person_id), parts.join(' '));
         }
       }
     }

@@ -93,11 +93,11 @@ function checkedEvents(events: readonly string[]): string[] {
   return list;
 }
 
-function serializeHeaders(headers: Record<string, string> | null): string | null {
+export function serializeHeaders(headers: Record<string, string> | null): string | null {
   return headers === null ? null : JSON.stringify(headers);
 }
 
-function serializeProperties(properties: Record<string, PropertyValue> | null): string | null {
+export function serializeProperties(properties: Record<string, PropertyValue> | null): string | null {
   // A Date is written as its ISO string (Date.prototype.toJSON); longs and decimals with all their digits; NaN and
   // the infinities as NetServer's JSON writes them, strings.
   if (properties === null) return null;

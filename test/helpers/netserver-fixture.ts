@@ -21,6 +21,10 @@ import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { mssqlConnection, type Dialect } from '../../src/store/db.js';
 import { PG_URL } from './db.js';
+import type { TestApp } from './app.js';
+import { openNetServerSource } from '../../src/store/netserver-source.js';
+import { importNetServer, type ImportOptions, type ImportOutcome } from '../../src/agent/netserver-import.js';
+import { secretCodecFor } from '../../src/store/secret-codec.js';
 
 export const FIXTURE_SCHEMA = 'crm7';
 
@@ -88,8 +92,9 @@ export async function createNetServerTables(k: Knex, dialect: Dialect, schema: s
   });
   await (schema ? k.schema.withSchema(schema) : k.schema).createTable('person', (t) => {
     t.increments('person_id');
-    t.string('firstname', 50).notNullable();
-    t.string('lastname', 50).notNullable();
+    t.string('firstname', 99).notNullable();
+    t.string('middleName', 99).nullable();
+    t.string('lastname', 99).nullable();
   });
 }
 
@@ -178,23 +183,52 @@ async function insertIdentity(k: Knex, dialect: Dialect, schema: string | null, 
   }
 }
 
-export async function fillNetServerTables(k: Knex, dialect: Dialect, schema: string | null): Promise<void> {
-  await insertIdentity(k, dialect, schema, 'webhook', fixtureWebhooks);
-  await insertIdentity(k, dialect, schema, 'webhook_usage', fixtureUsage);
-  await insertIdentity(k, dialect, schema, 'webhook_notify', fixtureNotify());
-  await insertIdentity(k, dialect, schema, 'associate', fixtureAssociates);
-  await insertIdentity(k, dialect, schema, 'person', fixturePersons);
+/** The rows of a NetServer-shaped database, table by table. */
+export interface NetServerRows {
+  webhook: Array<Record<string, unknown>>;
+  webhook_usage: Array<Record<string, unknown>>;
+  webhook_notify: Array<Record<string, unknown>>;
+  associate: Array<Record<string, unknown>>;
+  person: Array<Record<string, unknown>>;
 }
 
-/** A fresh NetServer-shaped database on the dialect (SQL Server: schema crm7 in mssqlUrl's database, replaced). */
-export async function netServerFixture(dialect: Dialect, mssqlUrl = process.env.MSSQL_URL): Promise<NetServerFixture> {
+export const fixtureRows = (): NetServerRows => ({
+  webhook: fixtureWebhooks, webhook_usage: fixtureUsage, webhook_notify: fixtureNotify(), associate: fixtureAssociates, person: fixturePersons,
+});
+
+/** A webhook row with every NOT NULL column filled, for tests that build their own source. */
+export const sourceWebhookRow = (id: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  webhook_id: id, name: `hook ${id}`, events: 'contact.created', target_url: `https://hooks.example.com/${id}`, type: 'webhook',
+  application_token: null, headers: null, properties: null, secret: null, state: 1, ...auditRow('2022-01-01 00:00:00', 0),
+  errors_email: null, description: null, notify_via: 0, notify_when: 0, ...extra,
+});
+
+export const sourceUsageRow = (id: number, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  webhook_usage_id: id, total_calls: 1, total_errors: 0, consecutive_errors: 0, last_error: null, ...auditRow('2022-01-01 00:00:00', 0), ...extra,
+});
+
+export const sourceNotifyRow = (webhookId: number, associateId: number | null, email: string | null): Record<string, unknown> => ({
+  webhook_id: webhookId, associate_id: associateId, email_recipient: email, ...auditRow('2022-01-01 00:00:00', 0),
+});
+
+export async function fillNetServerTables(k: Knex, dialect: Dialect, schema: string | null, rows: NetServerRows = fixtureRows()): Promise<void> {
+  for (const table of ['webhook', 'webhook_usage', 'webhook_notify', 'associate', 'person'] as const) {
+    await insertIdentity(k, dialect, schema, table, rows[table]);
+  }
+}
+
+/**
+ * A fresh NetServer-shaped database on the dialect (SQL Server: schema crm7 in mssqlUrl's database, replaced), holding
+ * `rows` (default: the fixture above).
+ */
+export async function netServerFixture(dialect: Dialect, mssqlUrl = process.env.MSSQL_URL, rows: NetServerRows = fixtureRows()): Promise<NetServerFixture> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'wa-netserver-'));
     const file = join(dir, 'netserver.sqlite');
     const k = knexFactory({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true });
     try {
       await createNetServerTables(k, dialect, null);
-      await fillNetServerTables(k, dialect, null);
+      await fillNetServerTables(k, dialect, null, rows);
     } finally {
       await k.destroy();
     }
@@ -211,7 +245,7 @@ export async function netServerFixture(dialect: Dialect, mssqlUrl = process.env.
     try {
       await k.raw(`create schema ${FIXTURE_SCHEMA}`);
       await createNetServerTables(k, dialect, FIXTURE_SCHEMA);
-      await fillNetServerTables(k, dialect, FIXTURE_SCHEMA);
+      await fillNetServerTables(k, dialect, FIXTURE_SCHEMA, rows);
     } finally {
       await k.destroy();
     }
@@ -235,7 +269,7 @@ export async function netServerFixture(dialect: Dialect, mssqlUrl = process.env.
     await k.raw(`IF SCHEMA_ID('${FIXTURE_SCHEMA}') IS NULL EXEC('CREATE SCHEMA ${FIXTURE_SCHEMA}')`);
     await dropAll();
     await createNetServerTables(k, dialect, FIXTURE_SCHEMA);
-    await fillNetServerTables(k, dialect, FIXTURE_SCHEMA);
+    await fillNetServerTables(k, dialect, FIXTURE_SCHEMA, rows);
   } catch (err) {
     await k.destroy();
     throw err;
@@ -248,4 +282,14 @@ export async function netServerFixture(dialect: Dialect, mssqlUrl = process.env.
       await k.destroy();
     },
   };
+}
+
+/** One `import netserver` run from the fixture into the app's database, under the app's address policy. */
+export async function importInto(app: TestApp, fixture: NetServerFixture, opts: ImportOptions): Promise<ImportOutcome> {
+  const source = openNetServerSource(fixture.url, fixture.schema);
+  try {
+    return await importNetServer({ source, target: app.db, policy: app.config, secrets: secretCodecFor(app.config) }, opts);
+  } finally {
+    await source.close();
+  }
 }

@@ -12,12 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dialectAvailability, testDialects } from '../helpers/db.js';
 import { child, childrenNamed, itemsAt, startApp, startReceiver, textAt, webhookXml, type TestApp } from '../helpers/app.js';
-import { MANY_NOTIFY, netServerFixture, type NetServerFixture } from '../helpers/netserver-fixture.js';
+import { importInto, MANY_NOTIFY, netServerFixture, type NetServerFixture } from '../helpers/netserver-fixture.js';
 import { repoRoot } from '../helpers/service.js';
 import { openNetServerSource } from '../../src/store/netserver-source.js';
-import { formatImportReport, importNetServer, planImport, type ImportOptions } from '../../src/agent/netserver-import.js';
+import { formatImportReport, planImport, type ImportOptions } from '../../src/agent/netserver-import.js';
 import { readTargetState } from '../../src/store/netserver-import-writer.js';
-import { secretCodecFor } from '../../src/store/secret-codec.js';
 import { openDatabase, migrateLatest } from '../../src/store/db.js';
 import type { Knex } from 'knex';
 
@@ -39,14 +38,7 @@ for (const dialect of testDialects) {
   describe(`import netserver (${dialect})`, await dialectAvailability(dialect), () => {
     let app: TestApp;
     let fixture: NetServerFixture;
-    const run = async (opts: ImportOptions) => {
-      const source = openNetServerSource(fixture.url, fixture.schema);
-      try {
-        return await importNetServer({ source, target: app.db, policy: app.config, secrets: secretCodecFor(app.config) }, opts);
-      } finally {
-        await source.close();
-      }
-    };
+    const run = (opts: ImportOptions) => importInto(app, fixture, opts);
 
     before(async () => {
       fixture = await netServerFixture(dialect);

@@ -21,7 +21,7 @@ test('SQL Server source reads: schema-qualified NetServer tables, ordered by id'
   assert.equal(a.sql, 'select * from [crm7].[associate] where [associate_id] in (?, ?) order by [associate_id] asc');
   assert.deepEqual(a.bindings, [5, 7]);
   assert.equal(sourceQueries.persons(mssql, 'crm7', [12]).toSQL().sql,
-    'select [person_id], [firstname], [lastname] from [crm7].[person] where [person_id] in (?)');
+    'select * from [crm7].[person] where [person_id] in (?)');
   assert.equal(sourceQueries.probe(mssql, 'crm7', 'webhook_notify').toSQL().sql, 'select * from [crm7].[webhook_notify] where 1 = 0');
   // The same statements on the attached SQLite schema and on PostgreSQL.
   assert.equal(sourceQueries.webhooks(sqlite, 'crm7').toSQL().sql, 'select * from `crm7`.`webhook` order by `webhook_id` asc');
