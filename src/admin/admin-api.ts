@@ -22,6 +22,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import { outcomeOf } from '../metrics/instrument.js';
 import { credentialsFrom } from '../rest/http-credentials.js';
 import { ownOrigin } from '../rest/same-origin.js';
+import { draftFromJson } from '../rest/json-webhook.js';
+import type { WebhookDraft } from '../webhooks/validate.js';
 import type { Webhook } from '../webhooks/types.js';
 import type { DeliveryRow } from '../outbox/delivery-log-types.js';
 
@@ -158,6 +160,12 @@ export function createAdminApi(deps: AdminApiDeps): Router {
     }));
     return { ...page, webhooks: page.webhooks.map(webhookView) };
   }));
+  // Create and edit: the page's form as NetServer's JSON Webhook (rest/json-webhook.ts reads it, member names in any
+  // case), so every refusal is the REST face's, naming the same member. Saved through ops.saveWebhook.
+  router.post('/webhooks', route('saveWebhook', false, async (req, _res, cred) =>
+    webhookView(await ops.saveWebhook(cred, () => ({ ...formDraft(req.body), webhookId: 0 })))));
+  router.put('/webhooks/:id', route('saveWebhook', false, async (req, _res, cred) =>
+    webhookView(await ops.saveWebhook(cred, () => ({ ...formDraft(req.body), webhookId: idParam(req.params.id, 'webhookId') })))));
   router.get('/webhooks/:id', route('getWebhook', false, async (req, _res, cred) =>
     webhookView(await ops.getWebhook(cred, idParam(req.params.id, 'webhookId'), 'webhookId'))));
   router.delete('/webhooks/:id', route('deleteWebhook', false, async (req, _res, cred) => {
@@ -236,6 +244,28 @@ function csvRow(d: DeliveryRow): string {
     const safe = typeof values[c] === 'string' && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
     return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
   }).join(',');
+}
+
+/**
+ * The form's body as a draft. The page never receives header values, so a header it sends with the value null keeps
+ * its stored value (keepHeaderValues); everything else is NetServer's JSON Webhook, read by draftFromJson.
+ */
+function formDraft(body: unknown): WebhookDraft {
+  const members = body !== null && typeof body === 'object' && !Array.isArray(body) ? { ...(body as Record<string, unknown>) } : body;
+  const keepHeaderValues: string[] = [];
+  if (members && typeof members === 'object' && !Array.isArray(members)) {
+    const m = members as Record<string, unknown>;
+    const key = Object.keys(m).find((k) => k.toLowerCase() === 'headers');
+    const headers = key === undefined ? undefined : m[key];
+    if (key !== undefined && headers !== null && typeof headers === 'object' && !Array.isArray(headers)) {
+      m[key] = Object.fromEntries(Object.entries(headers).map(([name, value]) => {
+        if (value === null) keepHeaderValues.push(name);
+        return [name, value ?? ''];
+      }));
+    }
+  }
+  const draft = draftFromJson(members, 'webhook');
+  return keepHeaderValues.length ? { ...draft, keepHeaderValues } : draft;
 }
 
 function str(v: unknown): string | undefined {

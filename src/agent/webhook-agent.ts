@@ -62,7 +62,21 @@ export function withStoredValues(draft: WebhookDraft, stored: Webhook): WebhookD
   const keys: Array<keyof WebhookDraft> = ['name', 'events', 'targetUrl', 'secret', 'type', 'headers', 'properties', 'errorsEmail',
     'errorEmails', 'errorAssociateIds', 'description', 'notifyVia', 'notifyWhen'];
   for (const k of keys) if (draft[k] === undefined) merged[k] = stored[k as keyof Webhook];
+  if (draft.keepHeaderValues?.length) merged.headers = keptHeaderValues(draft, stored.headers);
   return merged as WebhookDraft;
+}
+
+/** The draft's headers with the stored value of each name in keepHeaderValues (names compared without case). */
+function keptHeaderValues(draft: WebhookDraft, stored: Record<string, string> | null): Record<string, string> {
+  const byName = new Map(Object.entries(stored ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const out: Record<string, string> = { ...draft.headers };
+  for (const name of draft.keepHeaderValues ?? []) {
+    const value = byName.get(name.trim().toLowerCase());
+    if (value === undefined) throw new AppError('invalid_argument', `Headers: '${name.slice(0, 80)}' has no stored value to keep; give its value`, { field: 'Headers' });
+    const key = Object.keys(out).find((k) => k.trim().toLowerCase() === name.trim().toLowerCase()) ?? name;
+    out[key] = value;
+  }
+  return out;
 }
 
 /** Runs fn again (up to 3 tries in all) when the database rolled it back as a deadlock or serialization victim. */
@@ -94,6 +108,9 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
     // row as locked.
     const existing = id > 0 ? await getWebhook(db.knex, id, secretOpts) : null;
     if (id > 0 && !existing) throw notFound(`Webhook ${id}`);
+    if (!existing && draft.keepHeaderValues?.length) {
+      throw new AppError('invalid_argument', 'Headers: a new webhook has no stored header values to keep; give each value', { field: 'Headers' });
+    }
     const input = validateWebhook(existing ? withStoredValues(draft, existing) : draft,
       { allowInsecureTargets: config.allowInsecureTargets, existingState: existing?.state });
     const keepsState = (draft.state ?? 'Unknown') === 'Unknown';

@@ -22,6 +22,11 @@ export interface WebhookDraft {
   description?: string | null;
   notifyVia?: NotifyVia[] | null;
   notifyWhen?: NotifyWhen[] | null;
+  /**
+   * Names in `headers` whose value is the stored one (an update only): a form that never showed the values (the admin
+   * page) sends the names and this list. Resolved by the agent against the row it reads (agent/webhook-agent.ts).
+   */
+  keepHeaderValues?: readonly string[];
 }
 
 /**

@@ -12,6 +12,8 @@ export interface Webhook {
   properties: Record<string, unknown> | null;
   description: string | null;
   errorsEmail: string | null;
+  notifyVia: Array<'Email' | 'InApp'>;
+  notifyWhen: Array<'FirstFailure' | 'Disabling'>;
   registered: string;
   registeredBy: string | null;
   updated: string | null;
@@ -32,7 +34,7 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const res = await fetch(`/admin/api${path}`, {
     method,
     credentials: 'same-origin',

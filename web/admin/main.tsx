@@ -6,14 +6,24 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type Attempt, type Bucket, type Delivery, type RedeliverResult, type Webhook } from './api.js';
+import { WebhookForm } from './webhook-form.js';
 import './styles.css';
 
-type Route = { page: 'list' } | { page: 'webhook'; id: number } | { page: 'delivery'; id: number };
+type Route = { page: 'list' } | { page: 'new' } | { page: 'webhook' | 'edit' | 'delivery'; id: number };
 
 function parseRoute(hash: string): Route {
-  const m = /^#\/(webhooks|deliveries)\/(\d+)$/.exec(hash);
-  if (m) return { page: m[1] === 'webhooks' ? 'webhook' : 'delivery', id: Number(m[2]) };
+  if (hash === '#/new') return { page: 'new' };
+  const m = /^#\/(webhooks|deliveries)\/(\d+)(\/edit)?$/.exec(hash);
+  if (m && !(m[3] && m[1] === 'deliveries')) return { page: m[1] === 'webhooks' ? (m[3] ? 'edit' : 'webhook') : 'delivery', id: Number(m[2]) };
   return { page: 'list' };
+}
+
+/** A message for the next page shown (after a save navigates to the webhook). */
+let flash: string | null = null;
+function takeFlash(): { text: string } | null {
+  const text = flash;
+  flash = null;
+  return text ? { text } : null;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -106,7 +116,10 @@ function WebhookList({ onUnauthorized }: { onUnauthorized: () => void }) {
   const last = data ? Math.min(data.offset + data.webhooks.length, data.total) : 0;
   return (
     <section aria-labelledby="list-title">
-      <h1 id="list-title">Webhooks</h1>
+      <div class="row">
+        <h1 id="list-title">Webhooks</h1>
+        <a class="button" href="#/new">New webhook</a>
+      </div>
       <form role="search" class="actions" onSubmit={search}>
         <label class="inline" for="search">Search</label>
         <input id="search" name="search" type="search" placeholder="name, target or event" defaultValue={query.search} />
@@ -243,7 +256,7 @@ function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () 
   const hook = useLoad(() => api<Webhook>('GET', `/webhooks/${id}`), [id], onUnauthorized);
   const [refresh, setRefresh] = useState(0);
   const chart = useLoad(() => api<{ buckets: Bucket[] }>('GET', `/webhooks/${id}/chart`), [id, refresh], onUnauthorized);
-  const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null);
+  const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(takeFlash);
   const [busy, setBusy] = useState(false);
   const [since, setSince] = useState(() => {
     const d = new Date(Date.now() - 24 * 3600_000);
@@ -275,6 +288,7 @@ function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () 
         <StateBadge state={w.state} />
       </div>
       <div class="actions" role="group" aria-label="Webhook actions">
+        <a class="button secondary" href={`#/webhooks/${id}/edit`}>Edit</a>
         <button type="button" aria-disabled={busy} onClick={() => act(async () => {
           const saved = await api<Webhook>('POST', `/webhooks/${id}/state`, { state: active ? 'Stopped' : 'Active' });
           return `Webhook is now ${saved.state}.`;
@@ -312,7 +326,10 @@ function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () 
             <dt>Type</dt><dd>{w.type}</dd>
             <dt>Secret</dt><dd>{w.hasSecret ? 'set (signed with X-SuperOffice-Signature)' : 'none'}</dd>
             <dt>Headers</dt><dd>{w.headers.length ? w.headers.join(', ') : 'none'}</dd>
+            <dt>Properties</dt><dd>{w.properties ? <code>{JSON.stringify(w.properties)}</code> : 'none'}</dd>
             {w.description && <><dt>Description</dt><dd>{w.description}</dd></>}
+            <dt>Error e-mail</dt><dd>{w.errorsEmail ?? 'none'}</dd>
+            <dt>Notify</dt><dd>via {w.notifyVia.join(', ') || 'none'}; when {w.notifyWhen.join(', ') || 'never'}</dd>
             <dt>Registered</dt><dd>{when(w.registered)}{w.registeredBy ? ` by ${w.registeredBy}` : ''}</dd>
             <dt>Calls / errors</dt><dd>{w.totalCalls} / {w.totalErrors} ({w.consecutiveErrors} in a row)</dd>
             <dt>Last error</dt><dd><pre tabIndex={0} role="region" aria-label="Last error">{w.lastError ?? '–'}</pre></dd>
@@ -380,6 +397,13 @@ function DeliveryDetail({ id, onUnauthorized }: { id: number; onUnauthorized: ()
   );
 }
 
+function EditWebhook({ id, onSaved, onUnauthorized }: { id: number; onSaved: (w: Webhook) => void; onUnauthorized: () => void }) {
+  const hook = useLoad(() => api<Webhook>('GET', `/webhooks/${id}`), [id], onUnauthorized);
+  if (hook.error) return <p class="error" role="alert">{hook.error}</p>;
+  if (!hook.data) return <p aria-busy="true">Loading…</p>;
+  return <WebhookForm hook={hook.data} onSaved={onSaved} onUnauthorized={onUnauthorized} />;
+}
+
 function App() {
   const [user, setUser] = useState<string | null | undefined>(undefined);
   const [route, setRoute] = useState<Route>(() => parseRoute(location.hash));
@@ -393,6 +417,10 @@ function App() {
   // After sign-in and on every route change the content gets focus (not body).
   useEffect(() => { main.current?.focus(); }, [route, user]);
   const signedOut = useCallback(() => setUser(null), []);
+  const saved = (created: boolean) => (w: Webhook) => {
+    flash = created ? `Webhook ${w.webhookId} created (${w.state}).` : 'Changes saved.';
+    location.hash = `#/webhooks/${w.webhookId}`;
+  };
   if (user === undefined) return <p aria-busy="true">Loading…</p>;
   if (user === null) return <SignIn onSignedIn={setUser} />;
   const signOut = async () => {
@@ -411,6 +439,8 @@ function App() {
       </header>
       <main id="main" ref={main} tabIndex={-1}>
         {route.page === 'list' && <WebhookList onUnauthorized={signedOut} />}
+        {route.page === 'new' && <WebhookForm hook={null} onSaved={saved(true)} onUnauthorized={signedOut} />}
+        {route.page === 'edit' && <EditWebhook key={route.id} id={route.id} onSaved={saved(false)} onUnauthorized={signedOut} />}
         {route.page === 'webhook' && <WebhookDetail key={route.id} id={route.id} onUnauthorized={signedOut} />}
         {route.page === 'delivery' && <DeliveryDetail key={route.id} id={route.id} onUnauthorized={signedOut} />}
       </main>
