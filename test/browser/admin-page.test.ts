@@ -14,22 +14,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startApp, startReceiver, textAt, webhookXml, type Receiver, type TestApp } from '../helpers/app.js';
 import { buildAdmin } from '../../scripts/build-admin.mjs';
 import { chromiumArgs, chromiumAvailability, chromiumPath } from '../helpers/chromium.js';
+import { adminShotDir, axeViolations as axeViolationsOf, until } from '../helpers/admin-browser.js';
 
-const outDir = process.env.TEST_OUTPUT_DIR ? join(process.env.TEST_OUTPUT_DIR, 'admin') : fileURLToPath(new URL('../../test-output/admin/', import.meta.url));
-
-async function until(fn: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const outDir = adminShotDir;
 
 describe('admin page in Chromium', chromiumAvailability(), () => {
   let app: TestApp;
@@ -44,14 +35,7 @@ describe('admin page in Chromium', chromiumAvailability(), () => {
   const shot = async (name: string) => {
     await page.screenshot({ path: join(outDir, `${name}.png`), fullPage: true });
   };
-  /** axe-core's violations on the current page (injected through the debugger protocol, so the page's CSP stays strict). */
-  const axeViolations = async (): Promise<string[]> => {
-    await page.evaluate(axe.source);
-    return page.evaluate(async () => {
-      const r = await (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe.run();
-      return r.violations.map((v) => `${v.impact} ${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-    });
-  };
+  const axeViolations = () => axeViolationsOf(page);
   const focused = () => page.evaluate(() => {
     const el = document.activeElement;
     return el ? `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}:${(el.textContent ?? '').trim().slice(0, 30)}` : 'none';

@@ -7,6 +7,7 @@
  * The page never receives the secret or header values: an empty secret keeps the stored one, and a stored header
  * whose value is left empty keeps its value (sent as null, see formDraft in src/admin/admin-api.ts).
  */
+import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type Webhook } from './api.js';
 
@@ -194,26 +195,8 @@ export function WebhookForm({ hook, onSaved, onUnauthorized }: {
         <p id="errorsEmail-hint" class="hint">Who is told when deliveries fail (see Notify).</p>
         {fieldError('errorsEmail')}
 
-        <fieldset>
-          <legend>Notify via</legend>
-          {viaNames.map(([value, label], i) => (
-            <label class="check" key={value}>
-              <input type="checkbox" name="notifyVia" value={value} defaultChecked={hook?.notifyVia.includes(value) ?? false}
-                {...(i === 0 ? described('notifyVia') : {})} /> {label}
-            </label>
-          ))}
-          {fieldError('notifyVia')}
-        </fieldset>
-        <fieldset>
-          <legend>Notify when</legend>
-          {whenNames.map(([value, label], i) => (
-            <label class="check" key={value}>
-              <input type="checkbox" name="notifyWhen" value={value} defaultChecked={hook?.notifyWhen.includes(value) ?? false}
-                {...(i === 0 ? described('notifyWhen') : {})} /> {label}
-            </label>
-          ))}
-          {fieldError('notifyWhen')}
-        </fieldset>
+        <Flags legend="Notify via" name="notifyVia" options={viaNames} checked={hook?.notifyVia ?? []} described={described} fieldError={fieldError} />
+        <Flags legend="Notify when" name="notifyWhen" options={whenNames} checked={hook?.notifyWhen ?? []} described={described} fieldError={fieldError} />
 
         <div class="actions">
           <button type="submit" aria-disabled={busy}>{busy ? 'Saving…' : editing ? 'Save changes' : 'Create webhook'}</button>
@@ -221,5 +204,23 @@ export function WebhookForm({ hook, onSaved, onUnauthorized }: {
         </div>
       </form>
     </section>
+  );
+}
+
+/** A flags member (NotifyVia, NotifyWhen) as a group of checkboxes; a refusal is marked on the first one. */
+function Flags({ legend, name, options, checked, described, fieldError }: {
+  legend: string; name: 'notifyVia' | 'notifyWhen'; options: ReadonlyArray<readonly [string, string]>; checked: readonly string[];
+  described: (key: FieldKey) => Record<string, unknown>; fieldError: (key: FieldKey) => JSX.Element | null;
+}) {
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {options.map(([value, label], i) => (
+        <label class="check" key={value}>
+          <input type="checkbox" name={name} value={value} defaultChecked={checked.includes(value)} {...(i === 0 ? described(name) : {})} /> {label}
+        </label>
+      ))}
+      {fieldError(name)}
+    </fieldset>
   );
 }
