@@ -14,7 +14,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { Command } from 'commander';
 import { configSummary, loadConfig, redactUrl, type Config, type ConfigInput } from './config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -32,6 +31,7 @@ import { registerWebhookCommands } from './cli-webhooks.js';
 import { registerListenCommand } from './cli-listen.js';
 import { readPassword } from './cli-password.js';
 import { packageInfo } from './version.js';
+import { guardConnections } from './connection-guard.js';
 
 interface Common { config?: string; databaseUrl?: string; port?: string }
 
@@ -153,7 +153,8 @@ async function serve(opts: Common) {
     process.stdout.write(`${listeningLine(config.host, port)}\n`);
   });
   server.keepAliveTimeout = 65_000;
-  limitConnections(server, config.maxConnections, logger);
+  const trusted = app.get('trust proxy fn') as (address: string, hop: number) => boolean;
+  guardConnections(server, config, logger, { isTrustedProxy: (address) => trusted(address, 0) });
   onShutdown(logger, async () => {
     await new Promise<void>((r) => server.close(() => r()));
     stopPruning();
@@ -170,25 +171,6 @@ export function listeningLine(host: string, port: number): string {
     return `webhook-agent listening on all interfaces (HOST=${host}), port ${port}: http://127.0.0.1:${port}${path} from this machine`;
   }
   return `webhook-agent listening on http://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
-}
-
-/**
- * Caps open client connections so that idle or slow sockets cannot use up the process's file descriptors (which the
- * database and the deliveries need too); connections over the cap are closed as they arrive. Logged at most every
- * 10 s with how many were dropped.
- */
-function limitConnections(server: Server, max: number, logger: Logger): void {
-  server.maxConnections = max;
-  let dropped = 0;
-  let lastLog = 0;
-  server.on('drop', () => {
-    dropped += 1;
-    const at = Date.now();
-    if (at - lastLog < 10_000) return;
-    lastLog = at;
-    logger.warn({ maxConnections: max, droppedSinceLastLog: dropped }, 'connection cap reached: new connections are being closed');
-    dropped = 0;
-  });
 }
 
 /** Expired tickets are deleted at start and then hourly (they are refused anyway; this keeps the table small). */
