@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { Command } from 'commander';
-import { signBody } from './outbox/send/signature.js';
+import { signBody } from './outbox/index.js';
 
 export interface ListenOptions { port: number; host: string; secret?: string; status: number }
 

@@ -17,7 +17,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { AppError, coerceError, type ErrorCode } from '../errors.js';
 import type { AuthService } from '../auth/auth-service.js';
 import type { Credentials, WebhookOperations } from '../agent/webhook-operations.js';
-import { MAX_PAGE, type DeliveryHistory } from '../agent/delivery-history.js';
+import { MAX_PAGE, type DeliveryHistory, type DeliveryRow } from '../agent/delivery-history.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { outcomeOf } from '../metrics/instrument.js';
 import { credentialsFrom } from '../rest/http-credentials.js';
@@ -25,7 +25,6 @@ import { ownOrigin } from '../rest/same-origin.js';
 import { draftFromJson } from '../rest/json-webhook.js';
 import type { WebhookDraft } from '../webhooks/validate.js';
 import type { Webhook } from '../webhooks/types.js';
-import type { DeliveryRow } from '../outbox/delivery-log-types.js';
 
 export const SESSION_COOKIE = 'wa_admin_session';
 export const CSRF_HEADER = 'x-admin-request';

@@ -9,7 +9,7 @@ import { AppError, invalidArgument, notFound } from '../errors.js';
 import {
   attemptChart, deliveryStatusNames, failedDeliveryIds, failedStatuses, getDelivery, listDeliveries, purgeDeliveries, redeliver,
   type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus, type PurgeResult,
-} from '../outbox/delivery-history.js';
+} from '../outbox/index.js';
 import { knexOf, toInt } from '../store/row-mapping.js';
 import { STATE_CODE, stateFromInt, type WebhookState } from '../webhooks/types.js';
 

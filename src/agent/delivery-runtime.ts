@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { separatePool, type Database } from '../store/db.js';
 import type { Logger } from '../logger.js';
-import { createSender } from '../outbox/send/sender.js';
-import { createWorker, type Worker } from '../outbox/worker.js';
-import { checkTargetUrl, defaultResolve, type Resolve } from '../outbox/send/target-guard.js';
+import { createSender } from '../outbox/index.js';
+import { createWorker, type Worker } from '../outbox/index.js';
+import { checkTargetUrl, defaultResolve, type Resolve } from '../outbox/index.js';
 import type { TargetPort } from './webhook-agent.js';
-import type { AttemptObserver } from '../outbox/attempt-report.js';
+import type { AttemptObserver } from '../outbox/index.js';
 import { secretCodecFor, type SecretCodec } from '../store/secret-codec.js';
 
 export interface DeliveryRuntime {

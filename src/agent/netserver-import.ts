@@ -9,7 +9,7 @@
  * as for hooks saved over SOAP, a name that resolves to a refused address is refused before each send.
  */
 import { AppError } from '../errors.js';
-import { checkTargetUrl, type TargetPolicy } from '../outbox/send/target-guard.js';
+import { checkTargetUrl, type TargetPolicy } from '../outbox/index.js';
 import type { Database } from '../store/db.js';
 import type { NetServerSnapshot, SourceAudit, SourceWebhook } from '../store/netserver-source.js';
 import {

@@ -10,11 +10,8 @@ import {
 } from '../store/webhook-repository.js';
 import { webhookPage, type WebhookPage } from '../store/webhook-page.js';
 import { checkWebhookPageQuery, type WebhookPageInput } from './input-checks.js';
-import { cancelDeliveriesFor, releaseParkedDeliveries } from '../outbox/outbox-repository.js';
-import { enqueueSignalledEvent } from '../outbox/enqueue-signalled.js';
+import { cancelDeliveriesFor, enqueueSignalledEvent, fireStateEvent, notifyOutbox, releaseParkedDeliveries } from '../outbox/index.js';
 import type { SecretCodec } from '../store/secret-codec.js';
-import { fireStateEvent } from '../outbox/state-event.js';
-import { notifyOutbox } from '../outbox/outbox-backend.js';
 import { saveNeedsPing } from '../webhooks/save-ping.js';
 import { checkValueDepth, validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';

@@ -27,9 +27,9 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queryable } from '../store/row-mapping.js';
-import { queueFigures, webhooksByState, type QueueFigures } from '../outbox/delivery-history.js';
+import { queueFigures, webhooksByState, type QueueFigures } from '../outbox/index.js';
 import { webhookStates } from '../webhooks/types.js';
-import type { AttemptReport } from '../outbox/attempt-report.js';
+import type { AttemptReport } from '../outbox/index.js';
 import { SERVICES } from '../contract/index.js';
 import { packageInfo } from '../version.js';
 import { setBounded } from '../bounded-map.js';

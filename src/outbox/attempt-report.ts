@@ -8,7 +8,7 @@
  * header value of ours or request body is in either; the error is the first line of the attempt's report (the
  * target's status line or the transport error), capped.
  */
-import type { WorkerLogger } from './worker.js';
+import type { Logger } from '../logger.js';
 
 export interface AttemptReport {
   deliveryId: number;
@@ -46,7 +46,7 @@ export function firstLine(text: string | null | undefined, max = 300): string | 
   return line.length > max ? `${line.slice(0, max)}...` : line;
 }
 
-export function logAttempt(logger: WorkerLogger, r: AttemptReport): void {
+export function logAttempt(logger: Pick<Logger, 'debug' | 'warn'>, r: AttemptReport): void {
   const fields = {
     webhookId: r.webhookId, webhookName: r.webhookName, event: r.eventName, eventId: r.eventId, deliveryId: r.deliveryId,
     attempt: r.attemptNo, outcome: r.outcome, durationMs: Math.round(r.durationMs),

@@ -11,15 +11,9 @@ import { migrations } from './migrations/index.js';
 import { redactUrl } from '../config.js';
 import { setBounded } from '../bounded-map.js';
 
-export type Dialect = 'sqlite' | 'pg' | 'mssql';
+import { ARRAY_ROWS_MARK, type Database, type Dialect } from './database.js';
 
-export interface Database {
-  readonly knex: Knex;
-  readonly dialect: Dialect;
-  /** For logs: the URL without its password. */
-  readonly description: string;
-  close(): Promise<void>;
-}
+export type { Database, Dialect } from './database.js';
 
 export function dialectOf(url: string): Dialect {
   if (/^(sqlite|file):/i.test(url)) return 'sqlite';
@@ -63,9 +57,6 @@ function mssqlDateBinding(value: unknown): { value: unknown; type: unknown } | u
   const tedious = createRequire(import.meta.url)('tedious') as { TYPES: { DateTime2: unknown } };
   return { value, type: tedious.TYPES.DateTime2 };
 }
-
-/** Prefix of a SELECT whose rows selectArrays (row-mapping.ts) wants as arrays; a comment, so every dialect ignores it. */
-export const ARRAY_ROWS_MARK = '/* rows:array */ ';
 
 interface SqliteStatement {
   readonly reader: boolean;

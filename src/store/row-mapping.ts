@@ -3,7 +3,7 @@
  * driver values (which differ per dialect) become domain values.
  */
 import type { Knex } from 'knex';
-import { ARRAY_ROWS_MARK, type Database, type Dialect } from './db.js';
+import { ARRAY_ROWS_MARK, type Database, type Dialect } from './database.js';
 
 /**
  * A repository's database argument: the opened Database, its knex, or a transaction the caller holds (then the

@@ -21,7 +21,7 @@ import { dialectAvailability, testDialects } from '../helpers/db.js';
 import { startApp, textAt, webhookXml, type TestApp } from '../helpers/app.js';
 import { createWebhookAgent, type TargetPort, type WebhookAgent } from '../../src/agent/webhook-agent.js';
 import { secretCodecFor } from '../../src/store/secret-codec.js';
-import { ARRAY_ROWS_MARK } from '../../src/store/db.js';
+import { ARRAY_ROWS_MARK } from '../../src/store/database.js';
 import { webhookStateLockSql } from '../../src/store/webhook-repository.js';
 import type { AssociateSummary, WebhookState } from '../../src/webhooks/types.js';
 import type { WebhookDraft } from '../../src/webhooks/validate.js';

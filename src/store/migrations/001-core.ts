@@ -17,7 +17,7 @@
  */
 import type { Knex } from 'knex';
 
-import type { Dialect } from '../db.js';
+import type { Dialect } from '../database.js';
 import { dialectOfKnex as dialectOf } from '../row-mapping.js';
 
 /** A UTC time column, per dialect (see the header comment). */
