@@ -21,6 +21,10 @@ const statusOf: Record<ErrorCode, number> = {
   internal: 500, unavailable: 503,
 };
 
+/** Every status an error can be answered with on the JSON faces, the HttpRequestError ones included (400 body, 403
+ * cross-site, 413, 415); the Swagger documents declare each. */
+export const ERROR_STATUSES: readonly number[] = [...new Set([...Object.values(statusOf), 400, 403, 413, 415])].sort((a, b) => a - b);
+
 // NetServer's short exception names, as its RESTful error bodies show them.
 const errorTypeOf: Record<ErrorCode, string> = {
   invalid_argument: 'ArgumentException', not_supported: 'NotSupportedException', target_refused: 'WebhookTargetException',
