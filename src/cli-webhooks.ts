@@ -1,7 +1,9 @@
 /**
- * `webhook-agent webhooks list|show`: the stored webhooks on the command line, straight against the database
- * (whoever can run this holds DATABASE_URL). A secret is never printed, only whether one is set, so these commands
- * need no SECRET_ENCRYPTION_KEY. Text for people, --json for scripts.
+ * `webhook-agent webhooks list|show|set|rotate-secret`: the stored webhooks on the command line, straight against
+ * the database (whoever can run this holds DATABASE_URL). A stored secret is never printed, only whether one is set,
+ * so list and show need no SECRET_ENCRYPTION_KEY; rotate-secret prints the new secret once when it generated it.
+ * set and rotate-secret change this service's own settings of a hook (agent/webhook-settings.ts). Text for people,
+ * --json for scripts.
  */
 import type { Command } from 'commander';
 import type { Database } from './store/db.js';
@@ -9,16 +11,11 @@ import { getWebhook, listWebhooks } from './store/webhook-repository.js';
 import type { SecretCodec } from './store/secret-codec.js';
 import { webhookStates, type Webhook, type WebhookState } from './webhooks/types.js';
 import { formatTable, type Column } from './cli-table.js';
+import { createWebhookSettings, parseDurationMs, presenceOnly, type SettingView } from './agent/webhook-settings.js';
+import { signatureSchemes } from './store/webhook-settings.js';
+import { readAll } from './cli-password.js';
 
 type Open = () => Promise<Database>;
-
-/** Reads only whether a secret is stored; never decrypts it. */
-const presenceOnly: SecretCodec = {
-  encode: () => { throw new Error('read-only'); },
-  decode: (stored) => (stored === null || stored === '' ? null : 'set'),
-  needsReencrypt: () => false,
-  keyId: null,
-};
 
 const iso = (d: Date | null) => (d === null ? '-' : d.toISOString().replace('.000Z', 'Z'));
 const out = (s: string): void => { process.stdout.write(s.endsWith('\n') ? s : `${s}\n`); };
@@ -46,7 +43,20 @@ function parseState(v: string | undefined): WebhookState | undefined {
   return s;
 }
 
-function details(h: Webhook): string {
+function webhookIdArg(id: string): number {
+  if (!/^\d+$/.test(id) || !Number.isSafeInteger(Number(id))) throw new Error(`webhook id: a positive whole number (got '${id}')`);
+  return Number(id);
+}
+
+function settingLines(s: SettingView): Array<[string, unknown]> {
+  return [
+    ['Signature', s.signature],
+    ['Rotation', s.rotation ? `previous secret also signed with until ${s.rotation.previousUntil}` +
+      (s.rotation.netserverOld ? ' (X-SuperOffice-Signature: the previous one)' : '') : null],
+  ];
+}
+
+function details(h: Webhook, setting: SettingView): string {
   const assoc = (a: Webhook['registeredAssociate']) => (a ? `${a.name} (associate ${a.associateId})` : '-');
   const rows: Array<[string, unknown]> = [
     ['Name', h.name], ['State', h.state], ['TargetUrl', h.targetUrl], ['Events', h.events.join(', ')], ['Type', h.type],
@@ -59,13 +69,14 @@ function details(h: Webhook): string {
     ['Updated', h.updated ? `${iso(h.updated)} by ${assoc(h.updatedAssociate)}` : null],
     ['Calls', `${h.totalCalls} (errors ${h.totalErrors}, in a row ${h.consecutiveErrors})`],
     ['LastError', h.lastError],
+    ...settingLines(setting),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return [`webhook ${h.webhookId}`, ...rows.map(([k, v]) =>
     `  ${`${k}:`.padEnd(width + 1)} ${v === null || v === undefined || v === '' ? '-' : String(v).replace(/\r?\n/g, '\n    ')}`)].join('\n');
 }
 
-export function registerWebhookCommands(program: Command, open: Open): Command {
+export function registerWebhookCommands(program: Command, open: Open, secretCodec: () => SecretCodec): Command {
   const cmd = program.command('webhooks').description('the stored webhooks');
   cmd.command('list').description('every webhook, by id (secrets are never shown)')
     .option('--name <name>', 'exact name, any case').option('-e, --event <name>', 'subscribed to this event')
@@ -84,16 +95,50 @@ export function registerWebhookCommands(program: Command, open: Open): Command {
     });
   cmd.command('show <webhookId>').description('one webhook with all its members (its secret only as set or not)').option('--json', 'JSON output')
     .action(async (id: string, o: { json?: boolean }) => {
-      if (!/^\d+$/.test(id) || !Number.isSafeInteger(Number(id))) throw new Error(`webhook id: a positive whole number (got '${id}')`);
+      const webhookId = webhookIdArg(id);
       const db = await open();
       try {
-        const hook = await getWebhook(db.knex, Number(id), { secrets: presenceOnly });
+        const hook = await getWebhook(db.knex, webhookId, { secrets: presenceOnly });
         if (!hook) {
           process.stderr.write(`no webhook ${id}\n`);
           process.exitCode = 1;
           return;
         }
-        out(o.json ? JSON.stringify(shown(hook), null, 2) : details(hook));
+        const setting = await createWebhookSettings({ db, secrets: presenceOnly }).get(webhookId);
+        out(o.json ? JSON.stringify({ ...shown(hook), setting }, null, 2) : details(hook, setting));
+      } finally {
+        await db.close();
+      }
+    });
+  cmd.command('set <webhookId>').description("this service's own settings of a hook (NetServer's webhook table has no column for them)")
+    .requiredOption('--signature <scheme>', `signature headers: ${signatureSchemes.join(' | ')} (docs/receivers.md)`)
+    .action(async (id: string, o: { signature: string }) => {
+      const webhookId = webhookIdArg(id);
+      const db = await open();
+      try {
+        await createWebhookSettings({ db, secrets: presenceOnly }).setSignature(webhookId, o.signature.toLowerCase());
+        out(`webhook ${webhookId}: signature ${o.signature.toLowerCase()}`);
+      } finally {
+        await db.close();
+      }
+    });
+  cmd.command('rotate-secret <webhookId>')
+    .description('a new secret; deliveries are signed under the new and the old one until the overlap ends (docs/receivers.md)')
+    .option('--overlap <duration>', 'how long the old secret is still signed with: 24h, 30m, 7d ...', '24h')
+    .option('--netserver-old', 'X-SuperOffice-Signature keeps the old secret until the overlap ends (default: the new one)')
+    .option('--secret-stdin', 'read the new secret from stdin instead of generating one')
+    .action(async (id: string, o: { overlap: string; netserverOld?: boolean; secretStdin?: boolean }) => {
+      const webhookId = webhookIdArg(id);
+      const overlapMs = parseDurationMs('--overlap', o.overlap);
+      const secret = o.secretStdin ? (await readAll(process.stdin)).replace(/\r?\n$/, '') : undefined;
+      const secrets = secretCodec();
+      const db = await open();
+      try {
+        const r = await createWebhookSettings({ db, secrets }).rotateSecret(webhookId, { secret, overlapMs, netserverOld: !!o.netserverOld });
+        if (r.generated) out(r.secret);
+        process.stderr.write(r.previousUntil
+          ? `webhook ${webhookId}: new secret in force; the old one is also signed with until ${r.previousUntil.toISOString()}\n`
+          : `webhook ${webhookId}: it had no secret, the new one is in force\n`);
       } finally {
         await db.close();
       }

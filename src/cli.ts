@@ -9,7 +9,7 @@
  *   secrets reencrypt  rewrite every webhook secret with the current SECRET_ENCRYPTION_KEY (docs/security.md: "Secrets at rest")
  *   import netserver   copy webhooks and their associates from a NetServer database (docs/migration.md)
  *   deliveries ...     delivery history and replay: list | show | retry | purge (cli-deliveries.ts)
- *   webhooks ...       the stored webhooks: list | show (cli-webhooks.ts)
+ *   webhooks ...       the stored webhooks: list | show | set | rotate-secret (cli-webhooks.ts)
  *   listen             a receiver for trying it out: prints deliveries, checks signatures (cli-listen.ts)
  */
 import { randomBytes } from 'node:crypto';
@@ -325,7 +325,7 @@ const openFromOptions = async (): Promise<Database> => {
   return openMigrated(config, logger);
 };
 registerDeliveryCommands(program, openFromOptions);
-registerWebhookCommands(program, openFromOptions);
+registerWebhookCommands(program, openFromOptions, () => secretCodecFor(setup(program.opts()).config));
 registerListenCommand(program);
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {

@@ -14,6 +14,7 @@ import * as webhooks from '../../src/store/webhook-repository.js';
 import * as associates from '../../src/store/associate-repository.js';
 import * as tickets from '../../src/store/ticket-repository.js';
 import { reencryptSecrets } from '../../src/store/reencrypt-secrets.js';
+import * as settings from '../../src/store/webhook-settings.js';
 import { readTargetState, writeImport, type ImportAudit } from '../../src/store/netserver-import-writer.js';
 import { sourceQueries } from '../../src/store/netserver-source.js';
 import { enqueueEvent, cancelDeliveriesFor } from '../../src/outbox/outbox-repository.js';
@@ -115,6 +116,9 @@ function calls(db: RecordingDatabase): Array<[string, () => Promise<unknown>]> {
     ['deleteTicket', () => tickets.deleteTicket(db, 'a'.repeat(64))],
     ['pruneExpired', () => tickets.pruneExpired(db, at)],
     ['reencryptSecrets', () => reencryptSecrets(db, secrets, { batchSize: 10 })],
+    ['getWebhookSetting', () => settings.getWebhookSetting(db, 1, opts)],
+    ['setSignatureScheme', () => settings.setSignatureScheme(db, 1, 'standard', NOW)],
+    ['rotateWebhookSecret', () => settings.rotateWebhookSecret(db, 1, { secret: 'new', previousUntil: NOW + 1000, netserverOld: true }, at, opts)],
     ['enqueueEvent', () => enqueueEvent(db, event, [1, 2], { now: NOW })],
     ['enqueueSignalledEvent', () => enqueueSignalledEvent(db, event, { now: NOW })],
     ['claimAndLoad with hold, skip list and runs', () => claimAndLoad(db, { now: NOW, leaseMs: 60_000, limit: 10, token: TOKEN, skipWebhookIds: [4, 5], runLength: 4 },

@@ -4,6 +4,7 @@ import type { BodyParts } from '../webhooks/types.js';
 import { parseExact } from '../webhooks/exact-json.js';
 import { chunked, knexOf, toInt, type Queryable } from '../store/row-mapping.js';
 import { parseHeaders, parseProperties } from '../store/webhook-repository.js';
+import { settingColumns, settingFromRow, type WebhookSetting } from '../store/webhook-settings.js';
 
 /** A claimed delivery with everything needed to send it. */
 export interface ClaimedDelivery {
@@ -28,6 +29,8 @@ export interface ClaimedDelivery {
     secret: string | null;
     headers: Record<string, string> | null;
     properties: Record<string, unknown> | null;
+    /** wa_webhook_setting's row (defaults when none). */
+    setting: WebhookSetting;
   };
   /**
    * Set when the stored secret could not be decrypted (a key missing from the configuration): why, without the
@@ -52,19 +55,22 @@ function parseBodyParts(text: unknown): BodyParts | undefined {
   return Array.isArray(v.changes) ? (v as unknown as BodyParts) : undefined;
 }
 
-/** The columns a claimed delivery is sent with (wa_delivery d, wa_event e, webhook w). */
+/** The columns a claimed delivery is sent with (wa_delivery d, wa_event e, webhook w, left join wa_webhook_setting s). */
 export const claimedColumns = [
   'd.delivery_id', 'd.webhook_id', 'd.event_uuid', 'd.attempt_count', 'd.lease_token', 'd.created',
   'e.name as event_name', 'e.primary_key', 'e.data', 'e.changed_by_associate_id', 'e.timestamp', 'e.body_parts',
   'w.name as webhook_name', 'w.type', 'w.target_url', 'w.secret', 'w.headers', 'w.properties',
+  ...settingColumns,
 ] as const;
 
 /** Row -> ClaimedDelivery; the secret is decoded with `secrets`. */
 export function toClaimedDelivery(r: Record<string, unknown>, secrets: SecretCodec): ClaimedDelivery {
   let secret: string | null = typeof r.secret === 'string' && r.secret !== '' ? r.secret : null;
   let secretError: string | undefined;
+  let setting = settingFromRow({}, secrets);
   try {
     secret = secrets.decode(secret) || null;
+    setting = settingFromRow(r, secrets);
   } catch (err) {
     // One unreadable row must not fail the whole claimed batch: the worker records it as not sent.
     secret = null;
@@ -89,6 +95,7 @@ export function toClaimedDelivery(r: Record<string, unknown>, secrets: SecretCod
       secret,
       headers: parseHeaders(r.headers),
       properties: parseProperties(r.properties),
+      setting,
     },
   };
   if (secretError !== undefined) claimed.secretError = secretError;
@@ -114,6 +121,7 @@ export async function loadClaimed(
     const rows = (await k('wa_delivery as d')
       .join('wa_event as e', 'e.event_id', 'd.event_id')
       .join('webhook as w', 'w.webhook_id', 'd.webhook_id')
+      .leftJoin('wa_webhook_setting as s', 's.webhook_id', 'd.webhook_id')
       .whereIn('d.delivery_id', part)
       .select(...claimedColumns)) as Array<Record<string, unknown>>;
     for (const r of rows) {

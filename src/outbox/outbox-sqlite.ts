@@ -24,6 +24,7 @@ const loadSql = `select ${claimedColumns.join(', ')}
 from wa_delivery d
 join wa_event e on e.event_id = d.event_id
 join webhook w on w.webhook_id = d.webhook_id
+left join wa_webhook_setting s on s.webhook_id = d.webhook_id
 where d.delivery_id in (select value from json_each(?)) and d.lease_token = ?`;
 
 /**

@@ -7,6 +7,9 @@
  * updated only if it still holds the value that was read: a SaveWebhook in between wins, and is counted as skipped
  * (run the command again to cover it). The row's updated/updatedCount columns are not touched: this is not an edit
  * of the webhook. A value no configured key opens is left as it is and reported by id.
+ *
+ * The previous secrets of rotations (wa_webhook_setting.previous_secret) are covered the same way, after the
+ * webhooks; the counts include them (a hook in a rotation's overlap counts twice).
  */
 import { AppError } from '../errors.js';
 import { dialectOfKnex, knexOf, toInt, withTransaction, type Queryable } from './row-mapping.js';
@@ -30,15 +33,28 @@ export async function reencryptSecrets(
   secrets: SecretCodec,
   opts: { batchSize?: number; onBatch?: (progress: ReencryptResult) => void } = {},
 ): Promise<ReencryptResult> {
+  const result: ReencryptResult = { scanned: 0, rewritten: 0, unchanged: 0, skipped: 0, unreadable: [] };
+  await reencryptColumn(db, secrets, 'webhook', 'secret', result, opts);
+  await reencryptColumn(db, secrets, 'wa_webhook_setting', 'previous_secret', result, opts);
+  return result;
+}
+
+async function reencryptColumn(
+  db: Queryable,
+  secrets: SecretCodec,
+  table: string,
+  column: string,
+  result: ReencryptResult,
+  opts: { batchSize?: number; onBatch?: (progress: ReencryptResult) => void },
+): Promise<void> {
   const batchSize = Math.max(1, opts.batchSize ?? 200);
   const k = knexOf(db);
   // SQL Server's default collation compares case-insensitively; the check must see any change to the value.
   const sameValue = dialectOfKnex(k) === 'mssql' ? '?? = ? collate Latin1_General_BIN2' : '?? = ?';
-  const result: ReencryptResult = { scanned: 0, rewritten: 0, unchanged: 0, skipped: 0, unreadable: [] };
   let after = 0;
   for (;;) {
-    const rows = (await k('webhook')
-      .select('webhook_id', 'secret')
+    const rows = (await k(table)
+      .select('webhook_id', `${column} as secret`)
       .where('webhook_id', '>', after)
       .orderBy('webhook_id')
       .limit(batchSize)) as Array<{ webhook_id: unknown; secret: string | null }>;
@@ -62,7 +78,7 @@ export async function reencryptSecrets(
     if (updates.length > 0) {
       await withTransaction(db, async (trx) => {
         for (const u of updates) {
-          const n = await trx('webhook').where('webhook_id', u.id).whereRaw(sameValue, ['secret', u.from]).update({ secret: u.to });
+          const n = await trx(table).where('webhook_id', u.id).whereRaw(sameValue, [column, u.from]).update({ [column]: u.to });
           if (n > 0) result.rewritten++;
           else result.skipped++;
         }
@@ -71,5 +87,4 @@ export async function reencryptSecrets(
     opts.onBatch?.({ ...result, unreadable: [...result.unreadable] });
     if (rows.length < batchSize) break;
   }
-  return result;
 }

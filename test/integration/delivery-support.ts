@@ -113,7 +113,7 @@ export const silentLogger = createLogger('silent');
 /** Empties the webhook and outbox tables (children first) so each test starts from no hooks and nothing owed. */
 export async function clearDeliveryTables(db: Queryable): Promise<void> {
   const k = knexOf(db);
-  for (const t of ['wa_attempt', 'wa_delivery', 'wa_event', 'wa_worker_lock', 'webhook_event', 'webhook_notify', 'webhook_usage', 'webhook']) {
+  for (const t of ['wa_attempt', 'wa_delivery', 'wa_event', 'wa_worker_lock', 'wa_webhook_setting', 'wa_idempotency', 'webhook_event', 'webhook_notify', 'webhook_usage', 'webhook']) {
     await k(t).delete();
   }
 }

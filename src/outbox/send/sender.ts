@@ -9,7 +9,8 @@
  *   X-SuperOffice-Retry: <retries before this attempt>  (0 on the first attempt, 1 on the second, ...; NetServer
  *     documents "the number of retries this webhook has been tried to be sent" without saying where it starts)
  *   X-Hook-Test: true                                   (test event only)
- *   X-SuperOffice-Signature: <base64 HMAC-SHA256>       (only when the hook has a secret)
+ *   X-SuperOffice-Signature: <base64 HMAC-SHA256>       (only when the hook has a secret; scheme netserver or both)
+ *   webhook-id, webhook-timestamp, webhook-signature    (scheme standard or both; the signature only with a secret)
  *   the hook's own Headers, except names that would change the above or the transport: Content-Type,
  *   Content-Length, Host, Transfer-Encoding, Connection, X-SuperOffice-*, X-Hook-Test (dropped, not an error, so
  *   a stored NetServer hook still delivers).
@@ -27,7 +28,8 @@ import axios, { type AxiosResponse } from 'axios';
 import type { Config } from '../../config.js';
 import type { BodyParts } from '../../webhooks/types.js';
 import { payloadBytes, testEventName } from './payload.js';
-import { signBody } from './signature.js';
+import { signBody, standardSignature } from './signature.js';
+import { defaultSetting, type WebhookSetting } from '../../store/webhook-settings.js';
 import { checkTargetUrl, createGuardedLookup, targetRefusedCode, type Resolve } from './target-guard.js';
 import {
   capReport, classifyStatus, classifyTransportError, parseRetryAfter, reportCapChars, type DeliveryOutcome,
@@ -51,6 +53,8 @@ export interface TargetHook {
   secret: string | null;
   headers: Record<string, string> | null;
   properties: Record<string, unknown> | null;
+  /** The hook's own settings (signature scheme, a rotation's previous secret); none: NetServer's signature only. */
+  setting?: WebhookSetting;
 }
 
 export interface DeliveryJob {
@@ -78,7 +82,31 @@ export interface TestEventResult {
 
 const reservedHeader = /^(content-type|content-length|host|transfer-encoding|connection|x-superoffice-.*|x-hook-test)$/i;
 
-export function requestHeaders(job: DeliveryJob, body: Buffer, userAgent: string): Record<string, string> {
+/**
+ * The signature headers of one attempt at `nowMs`. During a rotation's overlap (now before previousSecretUntil)
+ * webhook-signature carries the new and the previous secret's signatures, and X-SuperOffice-Signature (one value
+ * only) the new one, or the previous one when previousSecretNetserver.
+ */
+export function signatureHeaders(job: DeliveryJob, body: Buffer, nowMs: number): Record<string, string> {
+  const { secret } = job.hook;
+  const setting = job.hook.setting ?? defaultSetting;
+  const previous = setting.previousSecret && setting.previousSecretUntil !== null && nowMs < setting.previousSecretUntil
+    ? setting.previousSecret : null;
+  const headers: Record<string, string> = {};
+  if (setting.signature !== 'standard' && secret) {
+    headers['X-SuperOffice-Signature'] = signBody(previous !== null && setting.previousSecretNetserver ? previous : secret, body);
+  }
+  if (setting.signature !== 'netserver') {
+    const timestamp = Math.floor(nowMs / 1000);
+    headers['webhook-id'] = job.eventUuid;
+    headers['webhook-timestamp'] = String(timestamp);
+    const keys = [secret, previous].filter((k): k is string => !!k);
+    if (keys.length) headers['webhook-signature'] = keys.map((k) => standardSignature(k, job.eventUuid, timestamp, body)).join(' ');
+  }
+  return headers;
+}
+
+export function requestHeaders(job: DeliveryJob, body: Buffer, userAgent: string, nowMs: number = Date.now()): Record<string, string> {
   const headers: Record<string, string> = {
     'Content-Type': 'application/json; charset=utf-8',
     'User-Agent': userAgent,
@@ -87,7 +115,7 @@ export function requestHeaders(job: DeliveryJob, body: Buffer, userAgent: string
     'X-SuperOffice-Retry': String(Math.max(0, job.attemptNo - 1)),
   };
   if (job.eventName === testEventName) headers['X-Hook-Test'] = 'true';
-  if (job.hook.secret) headers['X-SuperOffice-Signature'] = signBody(job.hook.secret, body);
+  Object.assign(headers, signatureHeaders(job, body, nowMs));
   const taken = new Set(Object.keys(headers).map((k) => k.toLowerCase()));
   for (const [name, raw] of Object.entries(job.hook.headers ?? {})) {
     if (reservedHeader.test(name) || taken.has(name.toLowerCase())) continue;
@@ -167,7 +195,7 @@ export function createSender(opts: SenderOptions): Sender {
       changedByAssociateId: job.changedByAssociateId, timestamp: job.timestamp, webhookName: job.hook.name,
       contextIdentifier: config.contextIdentifier, properties: job.hook.properties, bodyParts: job.bodyParts,
     });
-    const headers = requestHeaders(job, body, config.userAgent);
+    const headers = requestHeaders(job, body, config.userAgent, now());
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
