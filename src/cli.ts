@@ -141,7 +141,7 @@ async function serve(opts: Common) {
   const stopPruning = pruneTicketsPeriodically(auth, logger);
   const secrets = secretCodecFor(config);
   const metrics = metricsFor(config, db, logger);
-  const delivery = createDeliveryRuntime({ db, config, logger, secrets, onAttempt: metrics?.observeAttempt });
+  const delivery = createDeliveryRuntime({ db, config, logger, secrets, onAttempt: metrics?.observeAttempt, onFinished: metrics?.observeFinished });
   metrics?.watchWorker(() => delivery.workerState());
   if (config.workerEnabled) await delivery.startWorker();
   const app = createApp({ config, db, auth, delivery, logger, secrets, metrics });
@@ -200,7 +200,7 @@ async function worker(opts: Common) {
   warnAboutRelaxedSettings(config, logger);
   const db = await openMigrated(config, logger, true);
   const metrics = metricsFor(config, db, logger);
-  const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config), onAttempt: metrics?.observeAttempt });
+  const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config), onAttempt: metrics?.observeAttempt, onFinished: metrics?.observeFinished });
   metrics?.watchWorker(() => delivery.workerState());
   await delivery.startWorker();
   const metricsServer = listenMetrics(config, metrics, logger);

@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import { separatePool, type Database } from '../store/db.js';
 import type { Logger } from '../logger.js';
 import { createSender } from '../outbox/index.js';
-import { createWorker, type Worker } from '../outbox/index.js';
+import { createWorker, type FinishedObserver, type Worker } from '../outbox/index.js';
 import { checkTargetUrl, defaultResolve, type Resolve } from '../outbox/index.js';
 import type { TargetPort } from './webhook-agent.js';
 import type { AttemptObserver } from '../outbox/index.js';
@@ -63,6 +63,8 @@ export function createDeliveryRuntime(deps: {
   secrets?: SecretCodec;
   /** Told of every attempt the worker records (metrics). */
   onAttempt?: AttemptObserver;
+  /** Told of deliveries the worker finished without an attempt (metrics). */
+  onFinished?: FinishedObserver;
 }): DeliveryRuntime {
   const { db, config, logger } = deps;
   const secrets = deps.secrets ?? secretCodecFor(config);
@@ -78,7 +80,7 @@ export function createDeliveryRuntime(deps: {
     async startWorker() {
       // Its own pool (up to WORKER_DB_POOL_MAX connections) on PostgreSQL and SQL Server: requests cannot starve it.
       workerDb = separatePool(db, config.workerDbPoolMax);
-      worker = createWorker({ db: workerDb, config, logger, lookup, secrets, onAttempt: deps.onAttempt });
+      worker = createWorker({ db: workerDb, config, logger, lookup, secrets, onAttempt: deps.onAttempt, onFinished: deps.onFinished });
       await worker.start();
     },
     wake: (webhookIds) => worker?.wake(webhookIds),

@@ -4,7 +4,8 @@
  *
  *   webhook_agent_delivery_attempts_total{outcome}           attempts recorded by this process's worker
  *   webhook_agent_delivery_attempt_failures_total{class}     failed attempts by class (failureClass below)
- *   webhook_agent_deliveries_finished_total{status}          deliveries this worker finished (succeeded, failed_permanent, expired)
+ *   webhook_agent_deliveries_finished_total{status}          deliveries this worker finished (succeeded, failed_permanent, expired,
+ *                                                            cancelled: the webhook was deleted)
  *   webhook_agent_delivery_attempt_duration_seconds{outcome} histogram of attempt durations
  *   webhook_agent_delivery_latency_seconds                   histogram: enqueued (SignalEvent's commit) to the receiver's 2xx
  *   webhook_agent_deliveries_in_flight                       attempts this process's worker has running
@@ -39,6 +40,8 @@ export interface Metrics {
   /** The exposition text (refreshing the cached database figures when they are older than cacheMs). */
   scrape(): Promise<string>;
   observeAttempt(r: AttemptReport): void;
+  /** Deliveries the worker finished without an attempt: expired by retention, cancelled (their webhook is gone). */
+  observeFinished(status: 'expired' | 'cancelled', count: number): void;
   observeRequest(face: string, operation: string, outcome: string, seconds: number): void;
   observeLogin(outcome: 'success' | 'failure'): void;
   /** Where the in-flight and open-circuit figures come from (this process's worker; null while it is not running). */
@@ -181,6 +184,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       else latencyToReceiver.observe(Math.max(0, r.answeredAt - r.queuedAt) / 1000);
       if (r.outcome === 'retry_after' && r.nextAttemptAt !== null) setBounded(pausedUntil, r.webhookId, r.nextAttemptAt, MAX_PAUSED);
       else pausedUntil.delete(r.webhookId);
+    },
+    observeFinished(status, count) {
+      finished.inc({ status }, count);
     },
     observeRequest(face, operation, outcome, seconds) {
       const op = operationLabel(operation);

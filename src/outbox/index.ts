@@ -6,7 +6,7 @@ export { enqueueSignalledEvent } from './enqueue-signalled.js';
 export { cancelDeliveriesFor, releaseParkedDeliveries } from './outbox-repository.js';
 export { fireStateEvent } from './state-event.js';
 export { notifyOutbox } from './outbox-backend.js';
-export { createWorker, type Worker } from './worker.js';
+export { createWorker, type FinishedObserver, type Worker } from './worker.js';
 export type { AttemptObserver, AttemptReport } from './attempt-report.js';
 export { createSender } from './send/sender.js';
 export { signBody } from './send/signature.js';

@@ -6,8 +6,9 @@
  */
 import type { Knex } from 'knex';
 import type { SignalledEvent } from '../webhooks/types.js';
-import { knexOf, withTransaction, type Queryable } from '../store/row-mapping.js';
+import { knexOf, toInt, withTransaction, type Queryable } from '../store/row-mapping.js';
 import { activeSubscriberIds } from '../store/webhook-repository.js';
+import { HOUSEKEEPING_BATCH } from './outbox-maintenance.js';
 import { insertEventRows, type EnqueueResult } from './event-rows.js';
 import { outboxBackend } from './outbox-backend.js';
 
@@ -88,6 +89,31 @@ export async function cancelOrphanedDeliveries(db: Queryable, webhookId: number,
     .where({ webhook_id: webhookId, status: 'pending' })
     .andWhere((q) => { void q.whereNull('lease_until').orWhere('lease_until', '<=', now); })
     .update(cancelled(now, DELETED));
+}
+
+/**
+ * The maintenance sweep (worker housekeeping) for deliveries of webhooks that no longer exist and that no run will
+ * see: a DeleteWebhook that raced with an enqueue (the enqueue read the subscriber before the delete committed and
+ * wrote its delivery after the delete's cancel), or a webhook deleted between a claim and the load of its rows. No
+ * claim takes them (the claim joins the webhook), so without this they would wait for retention. Pending ones not in
+ * flight are cancelled as DeleteWebhook cancels them, in batches; returns how many.
+ */
+export async function cancelDeliveriesOfDeletedWebhooks(db: Queryable, opts: { now: number; maxBatches?: number }): Promise<number> {
+  const k = knexOf(db);
+  const orphaned = (q: Knex.QueryBuilder) => q
+    .where('status', 'pending')
+    .andWhere((w) => { void w.whereNull('lease_until').orWhere('lease_until', '<=', opts.now); })
+    .whereNotExists(k('webhook as w').whereRaw('w.webhook_id = wa_delivery.webhook_id').select(k.raw('1')));
+  let total = 0;
+  for (let i = 0; i < (opts.maxBatches ?? 20); i++) {
+    const ids = ((await orphaned(k('wa_delivery')).orderBy('delivery_id').limit(HOUSEKEEPING_BATCH).select('delivery_id')) as Array<{ delivery_id: unknown }>)
+      .map((r) => toInt(r.delivery_id));
+    if (ids.length === 0) break;
+    // Webhook ids are not reused, so a webhook found gone stays gone; the lease is checked again (a claim may have come between).
+    total += await orphaned(k('wa_delivery')).whereIn('delivery_id', ids).update(cancelled(opts.now, DELETED));
+    if (ids.length < HOUSEKEEPING_BATCH) break;
+  }
+  return total;
 }
 
 /**

@@ -34,7 +34,7 @@ import { createRuns, runLengthFor } from './worker/runs.js';
 import { holdWorkerLock, type HeldLock } from './worker/single-worker-lock.js';
 import type { Worker, WorkerCounters, WorkerOptions } from './worker/types.js';
 
-export type { Clock, Worker, WorkerConfig, WorkerLogger, WorkerOptions, WorkerStats } from './worker/types.js';
+export type { Clock, FinishedObserver, Worker, WorkerConfig, WorkerLogger, WorkerOptions, WorkerStats } from './worker/types.js';
 
 export function createWorker(opts: WorkerOptions): Worker {
   const { db, config, logger } = opts;
@@ -57,10 +57,10 @@ export function createWorker(opts: WorkerOptions): Worker {
   const admission = createAdmission({ config, logger, now, onSlotFreed: signal.poke });
   const record = attemptRecorder({ db, logger, now, stats, retry, notices: failureNotices({ db, config, logger, mailer }), onAttempt: opts.onAttempt });
   const runs = createRuns({ db, config, logger, now, random: opts.random ?? Math.random, sender, admission, record, retry, stats,
-    stopping: () => stopping, onSlotsFreed: signal.poke });
+    stopping: () => stopping, onSlotsFreed: signal.poke, onFinished: opts.onFinished });
   const claims = createClaimLoop({ db, config, logger, now, secrets, admission, runs, retry, stats, signal,
     runLength: runLengthFor(config), running: () => running });
-  const housekeeping = outboxHousekeeping({ db, config, logger, now });
+  const housekeeping = outboxHousekeeping({ db, config, logger, now, onFinished: opts.onFinished });
 
   /** A wake-up (in-process, or a notification) with the webhooks that got deliveries: claim unless none could pass. */
   function wakeFor(webhookIds?: readonly number[]): void {

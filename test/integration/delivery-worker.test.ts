@@ -475,6 +475,30 @@ for (const dialect of testDialects) {
       assert.equal(await cancelOrphanedDeliveries(db.knex, kept, T0 + 20), 0, 'a webhook that exists keeps its deliveries');
     });
 
+    test('a delete that raced with an enqueue: housekeeping cancels the deleted hook\'s delivery (recorded, counted)', async () => {
+      const gone = await createHook(db.knex, { targetUrl: rx.url });
+      const kept = await createHook(db.knex, { targetUrl: rx.url, state: 'Stopped' });
+      const finished: Array<[string, number]> = [];
+      const w = worker({}, { onFinished: (status, n) => finished.push([status, n]) });
+      // The commits in the order of the race: DeleteWebhook (its cancel found nothing yet), then the enqueue that read
+      // the subscriber before the delete.
+      await db.knex.transaction(async (trx) => {
+        await cancelDeliveriesFor(trx, gone, { now: T0 });
+        await trx('webhook').where('webhook_id', gone).delete();
+      });
+      await enqueueEvent(db.knex, event(1), [gone, kept], { now: T0 });
+      assert.equal(await w.drain(), 0, 'no claim takes a delivery of a webhook that is gone');
+      clock.set(T0 + 60_000);
+      const swept = await w.housekeeping();
+      assert.deepEqual(swept, { expired: 0, cancelled: 1, attempts: 0, deliveries: 0, events: 0 });
+      const rows = await deliveries();
+      assert.deepEqual(rows.map((r) => [r.status, r.finishedAt, r.lastError]),
+        [['cancelled', T0 + 60_000, 'cancelled: the webhook was deleted'], ['pending', null, null]], 'the parked one of a hook that exists stays');
+      assert.deepEqual(finished, [['cancelled', 1]]);
+      assert.equal((await w.housekeeping()).cancelled, 0);
+      assert.equal(rx.requests.length, 0);
+    });
+
     test('a delivery still failing after retryMaxAgeMs is expired, and that is recorded', async () => {
       const hook = await createHook(db.knex, { targetUrl: rx.url });
       rx.respond(() => ({ status: 502 }));
@@ -501,15 +525,15 @@ for (const dialect of testDialects) {
       await enqueueEvent(db.knex, event(1), [active, stopped], { now: T0 });
       await w.drain();
       clock.set(T0 + 3_600_000 - 1);
-      assert.deepEqual(await w.housekeeping(), { expired: 0, attempts: 0, deliveries: 0, events: 0 });
+      assert.deepEqual(await w.housekeeping(), { expired: 0, cancelled: 0, attempts: 0, deliveries: 0, events: 0 });
       clock.set(T0 + 3_600_001);
       const first = await w.housekeeping();
-      assert.deepEqual(first, { expired: 1, attempts: 1, deliveries: 1, events: 0 });
+      assert.deepEqual(first, { expired: 1, cancelled: 0, attempts: 1, deliveries: 1, events: 0 });
       const rows = await deliveries();
       assert.deepEqual(rows.map((r) => r.status), ['expired']);
       assert.match(rows[0].lastError ?? '', /retention/);
       clock.advance(3_600_001);
-      assert.deepEqual(await w.housekeeping(), { expired: 0, attempts: 0, deliveries: 1, events: 1 });
+      assert.deepEqual(await w.housekeeping(), { expired: 0, cancelled: 0, attempts: 0, deliveries: 1, events: 1 });
     });
 
     test('a webhook without its webhook_usage row (as NetServer may leave it) gets one on its first attempt', async () => {

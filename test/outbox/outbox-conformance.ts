@@ -14,7 +14,7 @@ import { createWebhook } from '../../src/store/webhook-repository.js';
 import { createSecretCodec } from '../../src/store/secret-codec.js';
 import { toInt } from '../../src/store/row-mapping.js';
 import { claimAndLoad, claimDeliveries, extendRuns, holdBlockedDeliveries, type Claim } from '../../src/outbox/claim-deliveries.js';
-import { enqueueEvent } from '../../src/outbox/outbox-repository.js';
+import { cancelDeliveriesOfDeletedWebhooks, enqueueEvent } from '../../src/outbox/outbox-repository.js';
 import { enqueueSignalledEvent } from '../../src/outbox/enqueue-signalled.js';
 import { recordAttempt, recordAttempts } from '../../src/outbox/record-attempt.js';
 import type { AttemptRecord } from '../../src/outbox/outbox-record.js';
@@ -412,6 +412,22 @@ export function outboxConformance(getDb: () => Database, dialect: Database['dial
       assert.ok(pruned.deliveries >= 2 && pruned.attempts >= 1 && pruned.events >= 1);
       assert.equal(await row(da), undefined);
       assert.equal(await row(dbb), undefined);
+    });
+
+    test('the sweep cancels pending deliveries of webhooks that are gone, leaving those in flight until their lease ends', async () => {
+      const T = base();
+      const [a, b, c] = [await hook(), await hook(), await hook()];
+      const [da, dbb, dc] = await enqueue([a, b, c], T);
+      assert.deepEqual(ids(await claim(T, 10, { skipWebhookIds: [a, b] })), [dc]);
+      await db().knex('webhook').whereIn('webhook_id', [a, c]).delete();
+      assert.equal(await cancelDeliveriesOfDeletedWebhooks(db(), { now: T + 1 }), 1);
+      const ra = await row(da);
+      assert.deepEqual([ra.status, toInt(ra.finished_at), ra.last_error], ['cancelled', T + 1, 'cancelled: the webhook was deleted']);
+      assert.equal((await row(dbb)).status, 'pending', 'its webhook exists');
+      assert.equal((await row(dc)).status, 'pending', 'in flight: left to its worker');
+      assert.equal(await cancelDeliveriesOfDeletedWebhooks(db(), { now: T + LEASE + 1 }), 1, 'its lease ran out');
+      assert.equal((await row(dc)).status, 'cancelled');
+      assert.equal(await cancelDeliveriesOfDeletedWebhooks(db(), { now: T + LEASE + 2 }), 0);
     });
   });
 

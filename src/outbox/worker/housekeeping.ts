@@ -1,17 +1,28 @@
-/** Retention, every housekeepingIntervalMs: expiry of old pending deliveries and pruning of old attempts, finished deliveries and events, in small batches. */
+/**
+ * Maintenance, every housekeepingIntervalMs, in small batches: retention expiry of old pending deliveries, the
+ * sweep that cancels pending deliveries of webhooks that no longer exist (outbox-repository.ts says how they come
+ * about), and pruning of old attempts, finished deliveries and events.
+ */
 import type { Database } from '../../store/db.js';
 import { expireStaleDeliveries, pruneOutbox, type PruneResult } from '../outbox-maintenance.js';
-import type { Clock, WorkerConfig, WorkerLogger } from './types.js';
+import { cancelDeliveriesOfDeletedWebhooks } from '../outbox-repository.js';
+import type { Clock, FinishedObserver, WorkerConfig, WorkerLogger } from './types.js';
 
-export type Housekeeping = () => Promise<{ expired: number } & PruneResult>;
+export type HousekeepingResult = { expired: number; cancelled: number } & PruneResult;
+export type Housekeeping = () => Promise<HousekeepingResult>;
 
-export function outboxHousekeeping(deps: { db: Database; config: Pick<WorkerConfig, 'retentionMs'>; logger: WorkerLogger; now: Clock }): Housekeeping {
+export function outboxHousekeeping(deps: {
+  db: Database; config: Pick<WorkerConfig, 'retentionMs'>; logger: WorkerLogger; now: Clock; onFinished?: FinishedObserver;
+}): Housekeeping {
   const { db, config, logger, now } = deps;
   return async () => {
     const at = now();
     const expired = await expireStaleDeliveries(db, { now: at, retentionMs: config.retentionMs });
+    const cancelled = await cancelDeliveriesOfDeletedWebhooks(db, { now: at });
     const pruned = await pruneOutbox(db, { now: at, retentionMs: config.retentionMs });
-    if (expired || pruned.attempts || pruned.deliveries || pruned.events) logger.info({ expired, ...pruned }, 'outbox housekeeping');
-    return { expired, ...pruned };
+    if (expired > 0) deps.onFinished?.('expired', expired);
+    if (cancelled > 0) deps.onFinished?.('cancelled', cancelled);
+    if (expired || cancelled || pruned.attempts || pruned.deliveries || pruned.events) logger.info({ expired, cancelled, ...pruned }, 'outbox housekeeping');
+    return { expired, cancelled, ...pruned };
   };
 }

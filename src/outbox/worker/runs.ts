@@ -14,7 +14,7 @@ import type { Sender } from '../send/sender.js';
 import type { Admission } from './admission.js';
 import type { DbRetry } from './db-retry.js';
 import { attemptRecord, type AttemptOutcome, type QueuedRecord, type RecordBatch } from './recording.js';
-import type { Clock, WorkerConfig, WorkerCounters, WorkerLogger } from './types.js';
+import type { Clock, FinishedObserver, WorkerConfig, WorkerCounters, WorkerLogger } from './types.js';
 
 /**
  * Deliveries of one webhook claimed in one round and sent one after another (claim-deliveries.ts, "Runs"). Bounded
@@ -60,6 +60,7 @@ export function createRuns(deps: {
   stopping: () => boolean;
   /** Slots came free: claim again. */
   onSlotsFreed: () => void;
+  onFinished?: FinishedObserver;
 }): Runs {
   const { db, config, logger, now, sender, admission, retry, stats } = deps;
   const inFlight = new Map<number, Task>();
@@ -153,7 +154,10 @@ export function createRuns(deps: {
     // left pending is cancelled now, since no claim takes deliveries of a webhook that is gone.
     if (rest.length > 0 || leftPending) {
       const n = await retry('cancelling the deliveries of a deleted webhook', () => cancelOrphanedDeliveries(db, run[0].webhookId, now()));
-      if (n > 0) logger.info({ webhookId: run[0].webhookId, cancelled: n }, 'webhook deleted while a delivery was in flight: its outcome was recorded, its remaining deliveries cancelled');
+      if (n > 0) {
+        deps.onFinished?.('cancelled', n);
+        logger.info({ webhookId: run[0].webhookId, cancelled: n }, 'webhook deleted while a delivery was in flight: its outcome was recorded, its remaining deliveries cancelled');
+      }
     }
   }
 

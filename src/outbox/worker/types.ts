@@ -5,7 +5,6 @@ import type { Database } from '../../store/db.js';
 import type { SecretCodec } from '../../store/secret-codec.js';
 import type { AttemptObserver } from '../attempt-report.js';
 import type { ErrorMailer } from '../error-mailer.js';
-import type { PruneResult } from '../outbox-maintenance.js';
 import type { SenderConfig } from '../send/sender.js';
 import type { Resolve } from '../send/target-guard.js';
 
@@ -42,7 +41,11 @@ export interface WorkerOptions {
   listen?: boolean | { retryMinMs?: number; retryMaxMs?: number; probeIntervalMs?: number };
   /** Told of every recorded attempt (metrics); the log lines are written anyway. */
   onAttempt?: AttemptObserver;
+  /** Told of deliveries finished without an attempt (metrics): expired by retention, cancelled (their webhook is gone). */
+  onFinished?: FinishedObserver;
 }
+
+export type FinishedObserver = (status: 'expired' | 'cancelled', count: number) => void;
 
 export interface WorkerStats {
   /** Claim rounds run (each a database round trip), whether or not they found work. */
@@ -82,7 +85,10 @@ export interface Worker {
   runOnce(): Promise<number>;
   /** runOnce until nothing is due at the clock's current time. */
   drain(): Promise<number>;
-  /** Retention: expire old pending deliveries, prune old attempts, finished deliveries and events. */
-  housekeeping(): Promise<{ expired: number } & PruneResult>;
+  /**
+   * Maintenance: expire old pending deliveries, cancel pending deliveries of deleted webhooks, prune old attempts,
+   * finished deliveries and events.
+   */
+  housekeeping(): Promise<{ expired: number; cancelled: number; attempts: number; deliveries: number; events: number }>;
   stats(): WorkerStats;
 }
