@@ -71,6 +71,16 @@ export function isTransactionConflict(err: unknown): boolean {
   return e?.code === '40P01' || e?.code === '40001' || e?.number === 1205;
 }
 
+/**
+ * The id sequence of an int identity column has run out: PostgreSQL's nextval past the sequence's MAXVALUE (2200H,
+ * sequence_generator_limit_exceeded), SQL Server's identity past int (8115, arithmetic overflow converting IDENTITY).
+ * SQLite's rowid has no int limit: the store checks the id it got (insertedXsIntId in store/row-mapping.ts).
+ */
+export function isIdentityExhausted(err: unknown): boolean {
+  const e = err as { code?: unknown; number?: unknown } | null;
+  return e?.code === '2200H' || e?.number === 8115;
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && unavailableCodes.has(code)) return true;

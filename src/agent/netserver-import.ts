@@ -11,7 +11,7 @@
 import { AppError } from '../errors.js';
 import { checkTargetUrl, type TargetPolicy } from '../outbox/index.js';
 import type { Database } from '../store/db.js';
-import type { NetServerSnapshot, SourceAudit, SourceWebhook } from '../store/netserver-source.js';
+import type { NetServerSnapshot, SourceAudit, SourceUsage, SourceWebhook } from '../store/netserver-source.js';
 import {
   columnWidths,
   readTargetState,
@@ -25,6 +25,7 @@ import {
 import { parseEventsColumn, parseHeaders, parseProperties } from '../store/webhook-repository.js';
 import { parseExact } from '../webhooks/exact-json.js';
 import { documentedSpelling } from '../webhooks/documented-events.js';
+import { isXsInt, XS_INT_MAX } from '../webhooks/xs-int.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { flagsFromInt, notifyViaFlags, notifyWhenFlags, stateFromInt } from '../webhooks/types.js';
 import { limits, validateEmail, validateWebhook } from '../webhooks/validate.js';
@@ -114,15 +115,11 @@ export function planImport(snapshot: NetServerSnapshot, target: TargetState, pol
 
   const webhooks: ImportedWebhook[] = [];
   for (const w of snapshot.webhooks) {
-    const hook = planWebhook(w, notifyById.get(w.webhookId) ?? [], now, issues);
+    const hook = planWebhook(w, notifyById.get(w.webhookId) ?? [], usageById.get(w.webhookId) ?? null, now, issues);
     if (!hook) {
       invalid.push(w.webhookId);
       continue;
     }
-    const u = usageById.get(w.webhookId);
-    hook.usage = u
-      ? { totalCalls: u.totalCalls, totalErrors: u.totalErrors, consecutiveErrors: u.consecutiveErrors, lastError: u.lastError, audit: auditOf(u, hook.audit.registered) }
-      : null;
     webhooks.push(hook);
     const here = target.webhookUpdated.get(w.webhookId);
     if (here && here.getTime() > (hook.audit.updated ?? hook.audit.registered).getTime()) {
@@ -222,12 +219,39 @@ export function planImport(snapshot: NetServerSnapshot, target: TargetState, pol
   };
 }
 
-function planWebhook(w: SourceWebhook, notify: NetServerSnapshot['notify'], now: Date, issues: ImportIssue[]): ImportedWebhook | null {
+/** Every id and counter the hook's rows carry, by column, that the contract types as xs:int. */
+function intColumns(w: SourceWebhook, notify: NetServerSnapshot['notify'], u: SourceUsage | null): Array<[string, number]> {
+  const cols: Array<[string, number]> = [
+    ['registered_associate_id', w.registeredAssociateId], ['updated_associate_id', w.updatedAssociateId], ['updatedCount', w.updatedCount],
+  ];
+  for (const n of notify) cols.push([`webhook_notify ${n.notifyId} associate_id`, n.associateId]);
+  if (u) {
+    cols.push(['webhook_usage total_calls', u.totalCalls], ['webhook_usage total_errors', u.totalErrors],
+      ['webhook_usage consecutive_errors', u.consecutiveErrors], ['webhook_usage registered_associate_id', u.registeredAssociateId],
+      ['webhook_usage updated_associate_id', u.updatedAssociateId], ['webhook_usage updatedCount', u.updatedCount]);
+  }
+  return cols;
+}
+
+function planWebhook(
+  w: SourceWebhook, notify: NetServerSnapshot['notify'], u: SourceUsage | null, now: Date, issues: ImportIssue[],
+): ImportedWebhook | null {
   const fail = (message: string) => {
     issues.push({ level: 'error', webhookId: w.webhookId, message });
     return null;
   };
-  if (!(w.webhookId > 0)) return fail('webhook_id must be a positive integer');
+  // WebhookId is an xs:int: a hook with a larger id imports, but no client can fetch it and the lists that hold it
+  // cannot be written.
+  if (!(Number.isInteger(w.webhookId) && w.webhookId > 0 && w.webhookId <= XS_INT_MAX)) {
+    return fail(`webhook_id must be 1..${XS_INT_MAX} (WebhookId is an xs:int)`);
+  }
+  const outside = intColumns(w, notify, u).filter(([, v]) => !isXsInt(v));
+  if (outside.length) {
+    return fail(`${outside.map(([c, v]) => `${c} ${v}`).join(', ')}: outside the xs:int range (${XS_INT_MAX} at most) of the ids and counters clients read`);
+  }
+  if (w.applicationToken !== null && w.applicationToken.length > columnWidths.applicationToken) {
+    return fail(`application_token is longer than the ${columnWidths.applicationToken} characters NetServer's column holds`);
+  }
   for (const problem of [blobProblem('Headers', w.headers), blobProblem('Properties', w.properties)]) if (problem) return fail(problem);
   let state = stateFromInt(w.state);
   if (state === 'Unknown') {
@@ -287,12 +311,19 @@ function planWebhook(w: SourceWebhook, notify: NetServerSnapshot['notify'], now:
     }
   }
   const audit = auditOf(w, now);
+  let lastError = u?.lastError ?? null;
+  if (lastError !== null && lastError.length > columnWidths.lastError) {
+    warn(`webhook_usage last_error is ${lastError.length} characters: imported cut to the ${columnWidths.lastError} NetServer's column holds`);
+    lastError = lastError.slice(0, columnWidths.lastError);
+  }
   return {
     webhookId: w.webhookId,
     input: { ...input, errorEmails: null, errorAssociateIds: null },
     applicationToken: w.applicationToken,
     audit,
-    usage: null,
+    usage: u
+      ? { totalCalls: u.totalCalls, totalErrors: u.totalErrors, consecutiveErrors: u.consecutiveErrors, lastError, audit: auditOf(u, audit.registered) }
+      : null,
     notify: notify
       .filter(hasRecipient)
       .map((n) => ({

@@ -13,6 +13,7 @@ import { checkWebhookPageQuery, type WebhookPageInput } from './input-checks.js'
 import { cancelDeliveriesFor, enqueueSignalledEvent, fireStateEvent, notifyOutbox, releaseParkedDeliveries } from '../outbox/index.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { saveNeedsPing } from '../webhooks/save-ping.js';
+import { outsideXsInt } from '../webhooks/xs-int.js';
 import { checkValueDepth, validateWebhook, validateEventName, validateTargetUrl, type WebhookDraft } from '../webhooks/validate.js';
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
 
@@ -37,7 +38,7 @@ export interface WebhookAgentDeps {
   wake?: (webhookIds?: readonly number[]) => void;
   now?: () => Date;
   /** Where a state change made through the agent (re-activation, stop) is logged at warn. */
-  logger?: { warn(obj: object, msg: string): void };
+  logger?: { warn(obj: object, msg: string): void; error?(obj: object, msg: string): void };
 }
 
 export function createDefaultWebhook(): Webhook {
@@ -92,6 +93,24 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
   const secretOpts = { secrets: deps.secrets };
   const now = deps.now ?? (() => new Date());
 
+  /** The stored webhook as it is, or an error naming it when it cannot be written to a client (outsideXsInt). */
+  function answerable(w: Webhook): Webhook {
+    const why = outsideXsInt(w);
+    if (why === null) return w;
+    throw new AppError('not_supported', `Webhook ${w.webhookId} cannot be answered: ${why}`);
+  }
+
+  /** The list without the webhooks no client can read, each logged by id at error (one bad row must not fail every list). */
+  function answerableOnly(list: Webhook[]): Webhook[] {
+    const out: Webhook[] = [];
+    for (const w of list) {
+      const why = outsideXsInt(w);
+      if (why === null) out.push(w);
+      else deps.logger?.error?.({ webhookId: w.webhookId }, `webhook ${w.webhookId} left out of a webhook list: ${why} (\`webhook-agent webhooks show ${w.webhookId}\` shows it)`);
+    }
+    return out;
+  }
+
   async function assertTargetAllowed(url: string): Promise<void> {
     const refused = await target.checkTargetUrl(url);
     if (refused) throw new AppError('invalid_argument', `TargetUrl: ${refused}`, { field: 'TargetUrl' });
@@ -108,6 +127,9 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
     if (!existing && draft.keepHeaderValues?.length) {
       throw new AppError('invalid_argument', 'Headers: a new webhook has no stored header values to keep; give each value', { field: 'Headers' });
     }
+    // Refused before anything is written: saved, it could not be answered (a commit followed by an error answer
+    // makes a retrying client save twice).
+    if (existing) answerable(existing);
     const input = validateWebhook(existing ? withStoredValues(draft, existing) : draft,
       { allowInsecureTargets: config.allowInsecureTargets, existingState: existing?.state });
     const keepsState = (draft.state ?? 'Unknown') === 'Unknown';
@@ -187,7 +209,7 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
     async getWebhook(id: number): Promise<Webhook> {
       const hook = await getWebhook(db.knex, id, secretOpts);
       if (!hook) throw notFound(`Webhook ${id}`);
-      return hook;
+      return answerable(hook);
     },
 
     async deleteWebhook(id: number): Promise<void> {
@@ -195,8 +217,8 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
       if (!deleted) throw notFound(`Webhook ${id}`);
     },
 
-    listWebhooks(filter: WebhookFilter): Promise<Webhook[]> {
-      return listWebhooks(db.knex, filter, secretOpts);
+    async listWebhooks(filter: WebhookFilter): Promise<Webhook[]> {
+      return answerableOnly(await listWebhooks(db.knex, filter, secretOpts));
     },
 
     /** One page of hooks matching a search text and a state (store/webhook-page.ts), with the total. */

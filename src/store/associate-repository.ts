@@ -9,7 +9,7 @@ import { returningInto } from './mssql-output.js';
 import { loginNameKey } from './migrations/005-names.js';
 
 export { loginNameKey };
-import { chunked, isUniqueViolation, knexOf, toDate, toInt, toRequiredDate, type Queryable } from './row-mapping.js';
+import { chunked, insertedXsIntId, isUniqueViolation, knexOf, toDate, toInt, toRequiredDate, withTransaction, type Queryable } from './row-mapping.js';
 
 export interface AssociateRecord extends AssociateSummary {
   passwordHash: string;
@@ -66,12 +66,12 @@ export function associateByNameQuery(k: Knex, name: string): Knex.QueryBuilder {
 
 /** Creates an associate; a name taken (in any case) is AppError('conflict'). */
 export async function createAssociate(db: Queryable, input: NewAssociate, at: Date = new Date()): Promise<AssociateRecord> {
-  const k = knexOf(db);
   const name = input.name.trim();
   if (name === '') throw new AppError('invalid_argument', 'The user name must not be empty', { field: 'name' });
-  let rows: Array<{ associate_id: number }>;
+  let id: number;
   try {
-    rows = await returningInto(k, k('associate')
+    // In a transaction: an id beyond xs:int is refused before the row is kept.
+    id = await withTransaction(db, (k) => insertedXsIntId('associate', async () => toInt((await returningInto(k, k('associate')
       .insert({
         name,
         name_key: loginNameKey(name),
@@ -81,12 +81,11 @@ export async function createAssociate(db: Queryable, input: NewAssociate, at: Da
         deleted: 0,
         registered: at,
         updated: null,
-      }), { associate_id: 'int' });
+      }), { associate_id: 'int' }) as Array<{ associate_id: number }>)[0]?.associate_id)));
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('conflict', `An associate named '${name}' already exists`, { cause: err });
     throw err;
   }
-  const id = toInt(rows[0]?.associate_id);
   return {
     associateId: id,
     name,

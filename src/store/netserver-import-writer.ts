@@ -23,8 +23,11 @@ export interface ImportAudit {
   updatedCount: number;
 }
 
-/** Widths of the target's columns that NetServer's are wider than (migrations 001 and 005). */
-export const columnWidths = { associateName: 200, associateFullName: 400, associateUserName: 200 } as const;
+/**
+ * Widths of target columns (migrations 001 and 005) that a source row can exceed: NetServer's own are wider
+ * (associate names), or a source that does not enforce them (SQLite) holds more than NetServer's column would.
+ */
+export const columnWidths = { associateName: 200, associateFullName: 400, associateUserName: 200, applicationToken: 200, lastError: 4000 } as const;
 
 export interface ImportedAssociate {
   associateId: number;

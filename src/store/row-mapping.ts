@@ -4,6 +4,8 @@
  */
 import type { Knex } from 'knex';
 import { ARRAY_ROWS_MARK, type Database, type Dialect } from './database.js';
+import { AppError, isIdentityExhausted } from '../errors.js';
+import { isXsInt, XS_INT_MAX } from '../webhooks/xs-int.js';
 
 /**
  * A repository's database argument: the opened Database, its knex, or a transaction the caller holds (then the
@@ -124,4 +126,26 @@ export function rowsPerInsert(columnCount: number): number {
 export async function insertInChunks(k: Knex, table: string, rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
   if (rows.length === 0) return;
   for (const part of chunked(rows, rowsPerInsert(Object.keys(rows[0]).length))) await k(table).insert(part);
+}
+
+/**
+ * Inserts a row into an int identity table and returns the id it got, which the contract types as xs:int: an id
+ * the sequence cannot hand out inside that range is AppError('not_supported') naming the table, thrown inside the
+ * caller's transaction so nothing is kept (never a commit of a row no client can read).
+ */
+export async function insertedXsIntId(table: string, insert: () => Promise<number>): Promise<number> {
+  let id: number;
+  try {
+    id = await insert();
+  } catch (err) {
+    if (isIdentityExhausted(err)) throw idsUsedUp(table, err);
+    throw err;
+  }
+  if (!isXsInt(id)) throw idsUsedUp(table);
+  return id;
+}
+
+function idsUsedUp(table: string, cause?: unknown): AppError {
+  return new AppError('not_supported', `No ${table} id is left: the next one would be beyond ${XS_INT_MAX}, the largest an xs:int ` +
+    'holds, so nothing was saved', { cause });
 }

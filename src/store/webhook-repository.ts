@@ -28,6 +28,7 @@ import {
 import type { Dialect } from './db.js';
 import {
   dialectOfKnex,
+  insertedXsIntId,
   insertInChunks,
   isUniqueViolation,
   knexOf,
@@ -197,9 +198,11 @@ export async function createWebhook(
   const events = checkedEvents(input.events);
   const stored = storedForm(input, opts);
   return withTransaction(db, async (trx) => {
-    const inserted = (await webhookInsertQuery(trx, stored, events, at, associateId)) as Array<{ webhook_id: unknown } | number>;
-    const first = inserted[0];
-    const webhookId = toInt(typeof first === 'object' ? first.webhook_id : first);
+    const webhookId = await insertedXsIntId('webhook', async () => {
+      const inserted = (await webhookInsertQuery(trx, stored, events, at, associateId)) as Array<{ webhook_id: unknown } | number>;
+      const first = inserted[0];
+      return toInt(typeof first === 'object' ? first.webhook_id : first);
+    });
     await trx('webhook_usage').insert({
       webhook_usage_id: webhookId,
       total_calls: 0,

@@ -16,6 +16,7 @@ import { caseRulesSchemaAfter, caseRulesSchemaBefore } from '../../src/store/mig
 import { MAX_BINDINGS, rowsPerInsert } from '../../src/store/row-mapping.js';
 import { knexConfig, mssqlConnection } from '../../src/store/db.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
+import { isIdentityExhausted } from '../../src/errors.js';
 
 const k = knexFactory({ client: 'mssql' });
 const now = new Date('2024-01-01T00:00:00.000Z');
@@ -229,4 +230,15 @@ test('webhook page: the search is LIKE with ESCAPE on lower() of name, target an
   assert.match(sql.sql, /lower\(\[w\]\.\[name\]\) like \? escape '\\' or lower\(\[w\]\.\[target_url\]\) like \? escape '\\' or lower\(\[w\]\.\[events\]\) like \? escape '\\'/);
   assert.match(sql.sql, /order by \[w\]\.\[webhook_id\] asc offset \? rows fetch next \? rows only/);
   assert.deepEqual(sql.bindings, ['%a\\%b%', '%a\\%b%', '%a\\%b%', 2, 50, 50]);
+});
+
+test('ids stay xs:int: int identity columns, whose overflow (8115) is the same refusal as PostgreSQL\'s sequence limit', () => {
+  // SQL Server's identity cannot pass 2147483647 on an int column: an INSERT beyond fails with error 8115
+  // ("Arithmetic overflow error converting IDENTITY to data type int"), which the store answers as "no id is left".
+  for (const [table, col] of [['webhook', 'webhook_id'], ['associate', 'associate_id']]) {
+    assert.match(tableDdl(table), new RegExp(`^\\[${col}\\] int identity\\(1,1\\) not null primary key`));
+  }
+  assert.equal(isIdentityExhausted({ number: 8115, message: 'Arithmetic overflow error converting IDENTITY to data type int.' }), true);
+  assert.equal(isIdentityExhausted({ code: '2200H' }), true);
+  assert.equal(isIdentityExhausted({ number: 2627 }), false);
 });
