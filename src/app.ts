@@ -5,7 +5,7 @@
 import compression from 'compression';
 import express from 'express';
 import type { Config } from './config.js';
-import type { Database } from './store/db.js';
+import { withLockWaitDeadline, type Database } from './store/db.js';
 import type { Logger } from './logger.js';
 import type { AuthService } from './auth/auth-service.js';
 import type { DeliveryRuntime } from './agent/delivery-runtime.js';
@@ -46,6 +46,8 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
+  // Every request's SQLite lock waits together end SQLITE_BUSY_WAIT_MS after it arrived (store/db.ts).
+  if (db.dialect === 'sqlite') app.use((_req, _res, next) => withLockWaitDeadline(config.sqliteBusyWaitMs, next));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
