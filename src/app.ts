@@ -34,6 +34,8 @@ export interface AppDeps {
   secrets?: SecretCodec;
   /** This process's metrics: served at /metrics (unless METRICS_PORT moves them) and fed by the faces. */
   metrics?: Metrics;
+  /** The CRM event source this process runs, if any: its state is part of /readyz. */
+  crmEvents?: { state(): { status: string; detail?: string; position: string | null; lagSeconds: number } } | null;
   /** Where the built admin page is (default: dist/admin of this package). */
   adminUiDir?: string;
 }
@@ -55,7 +57,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/readyz', async (_req, res) => {
     try {
       await db.knex.raw('select 1 as ok');
-      res.json({ status: 'ready', database: db.dialect });
+      const crm = deps.crmEvents?.state();
+      // The CRM source's trouble does not make the service unready (SOAP and deliveries work); it is reported.
+      res.json({ status: 'ready', database: db.dialect,
+        ...(crm ? { crmEvents: { status: crm.status, position: crm.position, lagSeconds: crm.lagSeconds, ...(crm.detail ? { detail: crm.detail } : {}) } } : {}) });
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'readiness check failed');
       res.status(503).json({ status: 'unavailable', reason: 'database not reachable' });

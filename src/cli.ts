@@ -32,6 +32,9 @@ import { registerListenCommand } from './cli-listen.js';
 import { readPassword } from './cli-password.js';
 import { packageInfo } from './version.js';
 import { guardConnections } from './connection-guard.js';
+import { createCrmSource } from './crm/create-crm-source.js';
+import type { CrmSource } from './crm/crm-source.js';
+import { registerCrmEventsCommands } from './cli-crm-events.js';
 
 interface Common { config?: string; databaseUrl?: string; port?: string }
 
@@ -144,7 +147,8 @@ async function serve(opts: Common) {
   const delivery = createDeliveryRuntime({ db, config, logger, secrets, onAttempt: metrics?.observeAttempt, onFinished: metrics?.observeFinished });
   metrics?.watchWorker(() => delivery.workerState());
   if (config.workerEnabled) await delivery.startWorker();
-  const app = createApp({ config, db, auth, delivery, logger, secrets, metrics });
+  const crmEvents = config.workerEnabled ? startCrmEvents(config, db, logger, metrics) : null;
+  const app = createApp({ config, db, auth, delivery, logger, secrets, metrics, crmEvents });
   const metricsServer = listenMetrics(config, metrics, logger);
   const server = app.listen(config.port, config.host, () => {
     const addr = server.address();
@@ -159,6 +163,7 @@ async function serve(opts: Common) {
     await new Promise<void>((r) => server.close(() => r()));
     stopPruning();
     await metricsServer?.close();
+    await crmEvents?.stop();
     await delivery.stop(config.shutdownGraceMs);
     await db.close();
   });
@@ -203,13 +208,24 @@ async function worker(opts: Common) {
   const delivery = createDeliveryRuntime({ db, config, logger, secrets: secretCodecFor(config), onAttempt: metrics?.observeAttempt, onFinished: metrics?.observeFinished });
   metrics?.watchWorker(() => delivery.workerState());
   await delivery.startWorker();
+  const crmEvents = startCrmEvents(config, db, logger, metrics);
   const metricsServer = listenMetrics(config, metrics, logger);
   logger.info({ database: db.description }, 'worker started');
   onShutdown(logger, async () => {
     await metricsServer?.close();
+    await crmEvents?.stop();
     await delivery.stop(config.shutdownGraceMs);
     await db.close();
   });
+}
+
+/** The CRM event source (CRM_EVENTS_URL), started beside the delivery worker; null when not configured. */
+function startCrmEvents(config: Config, db: Database, logger: Logger, metrics: Metrics | null | undefined): CrmSource | null {
+  const source = createCrmSource({ config, db, logger });
+  if (!source) return null;
+  metrics?.watchCrmEvents(() => source.state());
+  source.start();
+  return source;
 }
 
 function onShutdown(logger: Logger, stop: () => Promise<void>) {
@@ -327,6 +343,7 @@ const openFromOptions = async (): Promise<Database> => {
 registerDeliveryCommands(program, openFromOptions);
 registerWebhookCommands(program, openFromOptions, () => secretCodecFor(setup(program.opts()).config));
 registerListenCommand(program);
+registerCrmEventsCommands(program);
 program.command('ticket <name>').description('log in and print a ticket (password from WA_PASSWORD or stdin)')
   .action(async (name: string) => {
     const password = await readPassword(`password of ${name}`);

@@ -126,6 +126,17 @@ export const configKeys = {
   shutdownGraceMs: ['SHUTDOWN_GRACE_MS', int(0).default(10_000), 'On SIGTERM, how long in-flight attempts may finish'],
   smtpUrl: ['SMTP_URL', z.string().optional(), 'smtp://user:pass@host:port for error e-mails (unset: no e-mail)'],
   smtpFrom: ['SMTP_FROM', z.string().default('webhook-agent@localhost'), 'From address of error e-mails'],
+  crmEventsUrl: ['CRM_EVENTS_URL', z.string().regex(/^(postgres(ql)?|mssql|sqlserver):\/\//i, 'must be postgres://… or mssql://…').optional(),
+    'The CRM database whose changes become NetServer\'s entity events (contact.created, …): postgres:// (logical replication) or mssql:// (Change Tracking); unset: off. Read by the process that runs the delivery worker'],
+  crmEventsSchema: ['CRM_EVENTS_SCHEMA', z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a plain identifier').default('crm7'),
+    'Schema of the CRM tables (contact, person, sale, …)'],
+  crmEventsSlot: ['CRM_EVENTS_SLOT', z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _').default('webhook_agent'),
+    'PostgreSQL: the logical replication slot the reader reads from (created on first start: events start from then)'],
+  crmEventsPublication: ['CRM_EVENTS_PUBLICATION', z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _').default('webhook_agent_crm'),
+    'PostgreSQL: the publication on the CRM tables (`crm-events setup` creates it)'],
+  crmEventsPollMs: ['CRM_EVENTS_POLL_MS', int(50).default(1000), 'SQL Server: how often Change Tracking is asked for new changes'],
+  crmEventsRetryMs: ['CRM_EVENTS_RETRY_MS', int(100).default(5000),
+    'How often a reader that finds another one reading the same CRM database tries again; also the first reconnect delay'],
   metricsEnabled: ['METRICS_ENABLED', bool.default(true), 'Serve GET /metrics (Prometheus text format)'],
   metricsPort: ['METRICS_PORT', int(0, 65535).optional(),
     'Serve /metrics on this port instead of PORT (on HOST); the only way a `worker` process exposes its metrics'],
@@ -232,6 +243,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
   for (const k of ['adminPassword', 'databasePassword', 'secretKey', 'smtpUrl', 'metricsToken'] as const) if (out[k]) out[k] = '[redacted]';
   out.secretOldKeys = config.secretOldKeys.map(() => '[redacted]');
   out.databaseUrl = redactUrl(String(config.databaseUrl));
+  if (config.crmEventsUrl) out.crmEventsUrl = redactUrl(config.crmEventsUrl);
   return out;
 }
 
@@ -246,7 +258,7 @@ export function configSummary(config: Config): string {
     const v: unknown = config[key];
     let text: string;
     if (secret.has(key)) text = Array.isArray(v) ? String(v.length) : v ? 'set' : 'unset';
-    else if (key === 'databaseUrl') text = redactUrl(String(v));
+    else if (key === 'databaseUrl' || (key === 'crmEventsUrl' && v)) text = redactUrl(String(v));
     else if (v === undefined) text = 'unset';
     else text = Array.isArray(v) ? v.join(',') || 'none' : String(v);
     parts.push(`${key}=${/\s/.test(text) ? JSON.stringify(text) : text}`);

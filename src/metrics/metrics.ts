@@ -20,6 +20,11 @@
  *   webhook_agent_build_info{version,node}                   1
  *   webhook_agent_logins_total{outcome}                      success | failure (wrong password, unknown name or throttled)
  *   webhook_agent_database_query_errors_total                queue/webhook figures that could not be read at a scrape
+ *   webhook_agent_crm_changes_read_total                     CRM row changes this process's CRM event source read (docs/crm-events.md)
+ *   webhook_agent_crm_events_enqueued_total                  entity events it enqueued (those with at least one Active subscriber)
+ *   webhook_agent_crm_source_running                         1 while it reads, 0 while it waits, reconnects or failed
+ *   webhook_agent_crm_lag_seconds                            from the last enqueued change's commit to its enqueue (0 when caught up)
+ *   webhook_agent_crm_lag_wal_bytes / _lag_versions          WAL the replication slot still holds (PostgreSQL); change versions behind (SQL Server)
  *   process_* and nodejs_*                                   prom-client's default process metrics
  *
  * Queue and webhook figures are read at scrape time from two small queries (outbox/delivery-history.ts: one
@@ -46,6 +51,18 @@ export interface Metrics {
   observeLogin(outcome: 'success' | 'failure'): void;
   /** Where the in-flight and open-circuit figures come from (this process's worker; null while it is not running). */
   watchWorker(read: () => { inFlight: number; circuitsOpen: number } | null): void;
+  /** Where the CRM event source's figures come from (none registered until this is called). */
+  watchCrmEvents(read: () => CrmFigures): void;
+}
+
+/** The figures of a CRM event source (crm/crm-source.ts's state has them). */
+export interface CrmFigures {
+  engine: 'pg' | 'mssql';
+  status: string;
+  changesRead: number;
+  eventsEnqueued: number;
+  lagSeconds: number;
+  lagUnits: number | null;
 }
 
 /**
@@ -195,6 +212,21 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     },
     watchWorker(read) {
       readWorker = read;
+    },
+    watchCrmEvents(read) {
+      // Running totals kept by the source: a Counter set to the total at each collect.
+      const total = (name: string, help: string, pick: (f: CrmFigures) => number) => new Counter({ name, help, registers: [registry],
+        collect() { this.reset(); this.inc(pick(read())); } });
+      total(`${prefix}crm_changes_read_total`, 'CRM row changes read by this process\'s CRM event source', (f) => f.changesRead);
+      total(`${prefix}crm_events_enqueued_total`, 'CRM entity events enqueued (with at least one Active subscriber)', (f) => f.eventsEnqueued);
+      new Gauge({ name: `${prefix}crm_source_running`, help: 'Whether the CRM event source is reading (1) or waiting, reconnecting or failed (0)', registers: [registry],
+        collect() { this.set(read().status === 'running' ? 1 : 0); } });
+      new Gauge({ name: `${prefix}crm_lag_seconds`, help: 'From the last enqueued CRM change\'s commit to its enqueue (0 when caught up)', registers: [registry],
+        collect() { this.set(read().lagSeconds); } });
+      const units = read().engine === 'pg'
+        ? { name: `${prefix}crm_lag_wal_bytes`, help: 'WAL bytes the CRM replication slot holds beyond its confirmed position' }
+        : { name: `${prefix}crm_lag_versions`, help: 'Change Tracking versions the CRM source is behind the database' };
+      new Gauge({ ...units, registers: [registry], collect() { this.set(read().lagUnits ?? 0); } });
     },
     observeLogin(outcome) {
       logins.inc({ outcome });

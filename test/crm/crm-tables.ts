@@ -35,7 +35,7 @@ function t(entity: string, table: string, primaryKey: string, keys: string[], te
 export const crmTables: readonly CrmTable[] = [
   t('activity', 'appointment', 'appointment_id', ['activeDate', 'associate_id', 'contact_id', 'do_by', 'document_id', 'endDate',
     'modified_appointment_fields', 'mother_id', 'person_id', 'private', 'project_id', 'sale_id', 'status', 'task_idx', 'type',
-    'updated', 'userdef2_id', 'userdef_id'], 'text_id'),
+    'updated', 'userdef2_id', 'userdef_id'], 'location'),
   t('associate', 'associate', 'associate_id', ['deleted', 'group_idx', 'person_id', 'registered_associate_id', 'type', 'updated',
     'updated_associate_id', 'waiting_for_approval'], 'name'),
   { entity: 'contact', table: 'contact', primaryKey: 'contact_id', columns: contactColumns, textColumn: 'department' },
@@ -64,7 +64,7 @@ export const crmTables: readonly CrmTable[] = [
 const dateColumns = new Set(['registered', 'DeletedDate', 'activeDate', 'endDate', 'do_by', 'saledate', 'created_at', 'last_changed',
   'dbi_last_modified', 'dbi_last_syncronized']);
 const textColumns = new Set(['name', 'department', 'kananame', 'number1', 'number2', 'orgNr', 'soundEx', 'dbi_key', 'header', 'firstname',
-  'heading', 'comment', 'title', 'destination_table', 'source_table', 'modified_appointment_fields']);
+  'heading', 'comment', 'title', 'location', 'destination_table', 'source_table', 'modified_appointment_fields']);
 
 export function columnType(column: string): 'integer' | 'text' | 'timestamp' | 'timestamptz' {
   if (column === 'updated') return 'timestamptz';
