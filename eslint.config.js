@@ -17,7 +17,7 @@ function layerRules() {
     // model), webhooks/ (pure domain: types, validation), errors.ts, metrics/ (counts what a face does), and the
     // admin API rest/'s HTTP helpers (credentials, same-origin check).
     rule(['src/soap/**', 'src/rest/**', 'src/admin/**'], [
-      ...banned('**/store/**', '**/outbox/**', '**/sources/**', '**/config.js', ...top),
+      ...banned('**/store/**', '**/outbox/**', '**/sources/**', '**/crm/**', '**/config.js', ...top),
       { group: ['**/auth/**'], allowTypeImports: true, message: 'layering: faces reach auth/ through agent/ (types only here)' },
     ]),
     // The application layer: no face, nothing above it.
@@ -30,6 +30,8 @@ function layerRules() {
     // The outbox is below the agent and the faces.
     rule(['src/outbox/**'], banned(...faces, ...top, '**/agent/**', '**/metrics/**')),
     rule(['src/metrics/**', 'src/auth/**'], [...banned(...top), outboxInside]),
+    // The CRM event source (crm/): beside agent/, below the faces; it enqueues through the outbox's index.
+    rule(['src/crm/**'], [...banned(...faces, ...top, '**/agent/**', '**/metrics/**'), outboxInside]),
     // Nothing imports the entry points; cli*.ts and app.ts reach the outbox through its index too.
     rule(['src/*.ts'], [{ group: ['./cli.js'], message: 'layering: nothing imports cli.ts' }, outboxInside]),
   ];

@@ -8,7 +8,7 @@
 import type { SignalledEvent } from '../webhooks/types.js';
 import type { Database } from '../store/db.js';
 import { writeCrmCursor } from '../store/crm-cursor.js';
-import { enqueueEventBatch, type BatchResult } from '../outbox/outbox-repository.js';
+import { enqueueEventBatch, type BatchResult } from '../outbox/index.js';
 
 export function enqueueCrmBatch(
   db: Pick<Database, 'knex'>,
