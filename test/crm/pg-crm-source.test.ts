@@ -15,25 +15,10 @@ import type { CrmSource } from '../../src/crm/crm-source.js';
 import { crmTables } from './crm-tables.js';
 import { CRM_SCHEMA, PUBLICATION, createCrmDatabase, deleteRow, insertRow, sampleRow, tableOf, updateRow, type CrmDatabase } from './pg-crm-support.js';
 import { referenceExample } from './reference-examples.js';
+import { logicalReplication } from './pg-logical.js';
 
-const pg = await requires('postgres');
 const docs = await requires('webhook-docs');
-
-async function walLevel(): Promise<string> {
-  if (pg.skip) return '';
-  const { default: knexFactory } = await import('knex');
-  const k = knexFactory({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 1 } });
-  try {
-    return String((await k.raw('show wal_level')).rows[0].wal_level);
-  } finally {
-    await k.destroy();
-  }
-}
-const logical = pg.skip ? pg : (await walLevel()) === 'logical' ? {} : ((): { skip?: string } => {
-  const reason = 'PostgreSQL wal_level is not logical (.ci/run sets it)';
-  if (process.env.CI === 'true') throw new Error(`CI requires every suite: ${reason}`);
-  return { skip: reason };
-})();
+const logical = await logicalReplication();
 
 describe('CRM events from PostgreSQL', logical, () => {
   let crm: CrmDatabase;
