@@ -7,6 +7,7 @@ import { runSoapBench } from './soap.js';
 import { runDeliveryBench } from './delivery.js';
 import { runRestBench } from './rest.js';
 import { runCountersUnderLoad, runScrapeCost } from './metrics.js';
+import { runExactJsonMemoryBench } from './exact-json-memory.js';
 
 console.log('== serializer (bench/serializer.ts)');
 await runSerializerBench();
@@ -19,3 +20,5 @@ await runDeliveryBench();
 console.log('\n== /metrics scrape cost and counters under load (bench/metrics.ts)');
 await runScrapeCost();
 await runCountersUnderLoad();
+console.log('\n== heap per parsed Properties value vs JSON.parse (bench/exact-json-memory.ts)');
+runExactJsonMemoryBench();

@@ -49,7 +49,7 @@ export const LONG_MAX = 2n ** 63n - 1n;
  * range as bigint, anything else as an ExactNumber.
  */
 export function parseExact(text: string): unknown {
-  return parse(text, null, (s) => {
+  return flattenStrings(parse(text, null, (s) => {
     const n = Number(s);
     if (String(n) === s) return n;
     if (/^-?\d+$/.test(s)) {
@@ -57,5 +57,21 @@ export function parseExact(text: string): unknown {
       if (b >= LONG_MIN && b <= LONG_MAX) return b;
     }
     return new LosslessNumber(s);
-  });
+  }));
+}
+
+/**
+ * lossless-json builds each string value a character at a time, which V8 keeps as a rope of one node per character:
+ * a 300-character value held ~9 KB (and a 100,000-hook import 1.7 GB). Reading a character flattens a string in
+ * place, so the parsed value holds plain strings.
+ */
+function flattenStrings(v: unknown): unknown {
+  const stack: unknown[] = [v];
+  while (stack.length) {
+    const x = stack.pop();
+    if (typeof x === 'string') x.charCodeAt(0);
+    else if (Array.isArray(x)) for (const e of x) stack.push(e);
+    else if (x !== null && typeof x === 'object' && !isLosslessNumber(x)) for (const e of Object.values(x)) stack.push(e);
+  }
+  return v;
 }
