@@ -123,6 +123,8 @@ export const configKeys = {
   retryMaxAgeMs: ['RETRY_MAX_AGE_MS', int(1000).default(3 * 24 * 3600_000), 'Retry window: a delivery still failing after this is expired (recorded)'],
   retryAfterCapMs: ['RETRY_AFTER_CAP_MS', int(0).default(3600_000), 'Cap on a target\'s Retry-After'],
   retentionMs: ['RETENTION_MS', int(1000).default(7 * 24 * 3600_000), 'Pending deliveries older than this are expired; attempts older are pruned'],
+  idempotencyKeyTtlMs: ['IDEMPOTENCY_KEY_TTL_MS', int(1000).default(24 * 3600_000),
+    'How long a SignalEvent Idempotency-Key is remembered: a repeat within it enqueues nothing'],
   shutdownGraceMs: ['SHUTDOWN_GRACE_MS', int(0).default(10_000), 'On SIGTERM, how long in-flight attempts may finish'],
   smtpUrl: ['SMTP_URL', z.string().optional(), 'smtp://user:pass@host:port for error e-mails (unset: no e-mail)'],
   smtpFrom: ['SMTP_FROM', z.string().default('webhook-agent@localhost'), 'From address of error e-mails'],

@@ -19,6 +19,7 @@ import { readTargetState, writeImport, type ImportAudit } from '../../src/store/
 import { sourceQueries } from '../../src/store/netserver-source.js';
 import { enqueueEvent, cancelDeliveriesFor } from '../../src/outbox/outbox-repository.js';
 import { enqueueSignalledEvent } from '../../src/outbox/enqueue-signalled.js';
+import { enqueueIdempotent, pruneIdempotencyKeys } from '../../src/outbox/enqueue-idempotent.js';
 import { claimAndLoad, claimDeliveries, extendRuns, holdBlockedDeliveries } from '../../src/outbox/claim-deliveries.js';
 import { errorNotice, webhookStateFacts } from '../../src/outbox/outbox-record.js';
 import { recordAttempt, recordAttempts } from '../../src/outbox/record-attempt.js';
@@ -121,6 +122,8 @@ function calls(db: RecordingDatabase): Array<[string, () => Promise<unknown>]> {
     ['rotateWebhookSecret', () => settings.rotateWebhookSecret(db, 1, { secret: 'new', previousUntil: NOW + 1000, netserverOld: true }, at, opts)],
     ['enqueueEvent', () => enqueueEvent(db, event, [1, 2], { now: NOW })],
     ['enqueueSignalledEvent', () => enqueueSignalledEvent(db, event, { now: NOW })],
+    ['enqueueIdempotent', () => enqueueIdempotent(db, event, 'key-1', { now: NOW, ttlMs: 86_400_000 })],
+    ['pruneIdempotencyKeys', () => pruneIdempotencyKeys(db, { now: NOW, ttlMs: 86_400_000, maxBatches: 1 })],
     ['claimAndLoad with hold, skip list and runs', () => claimAndLoad(db, { now: NOW, leaseMs: 60_000, limit: 10, token: TOKEN, skipWebhookIds: [4, 5], runLength: 4 },
       { now: NOW, holdUntil: NOW + 60_000, limit: 500, dueBefore: NOW - 1000 }, opts)],
     ['claimDeliveries', () => claimDeliveries(db, { now: NOW, leaseMs: 60_000, limit: 10, token: TOKEN })],

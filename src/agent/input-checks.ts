@@ -54,3 +54,17 @@ export function checkWebhookPageQuery(q: WebhookPageInput): WebhookPageQuery {
     limit: count('limit', q.limit, 50, 1, WEBHOOK_PAGE_MAX),
   };
 }
+
+/**
+ * An Idempotency-Key header: 1 to 255 visible ASCII characters, as sent or as a quoted structured-field string
+ * (`"abc"`, the IETF draft's form); null when none was sent.
+ */
+export function checkIdempotencyKey(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  const quoted = /^"(.*)"$/.exec(raw.trim());
+  const key = quoted ? quoted[1] : raw.trim();
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw invalidArgument('Idempotency-Key', '1 to 255 visible ASCII characters (a UUID, say)');
+  }
+  return key;
+}

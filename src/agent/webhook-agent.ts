@@ -10,7 +10,10 @@ import {
 } from '../store/webhook-repository.js';
 import { webhookPage, type WebhookPage } from '../store/webhook-page.js';
 import { checkWebhookPageQuery, type WebhookPageInput } from './input-checks.js';
-import { cancelDeliveriesFor, enqueueSignalledEvent, fireStateEvent, notifyOutbox, releaseParkedDeliveries } from '../outbox/index.js';
+import {
+  cancelDeliveriesFor, enqueueIdempotent, enqueueSignalledEvent, fireStateEvent, notifyOutbox, releaseParkedDeliveries,
+} from '../outbox/index.js';
+import { checkIdempotencyKey } from './input-checks.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import { saveNeedsPing } from '../webhooks/save-ping.js';
 import { outsideXsInt } from '../webhooks/xs-int.js';
@@ -18,6 +21,8 @@ import { checkValueDepth, validateWebhook, validateEventName, validateTargetUrl,
 import type { AssociateSummary, PropertyValue, Webhook, WebhookFilter } from '../webhooks/types.js';
 
 export interface TestResult { success: boolean; message: string }
+
+const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
 /** The target-facing capabilities the agent needs (implemented by delivery/). */
 export interface TargetPort {
@@ -30,7 +35,7 @@ export interface TargetPort {
 
 export interface WebhookAgentDeps {
   db: Database;
-  config: Pick<Config, 'allowInsecureTargets' | 'pingOnSave'>;
+  config: Pick<Config, 'allowInsecureTargets' | 'pingOnSave'> & Partial<Pick<Config, 'idempotencyKeyTtlMs'>>;
   target: TargetPort;
   /** How webhook secrets are stored (encrypted at rest when a key is configured). */
   secrets: SecretCodec;
@@ -244,11 +249,22 @@ export function createWebhookAgent(deps: WebhookAgentDeps) {
       return { success: r.ok, message: r.message };
     },
 
-    async signalEvent(eventName: string, primaryKey: number, data: Record<string, PropertyValue>, by: AssociateSummary): Promise<number> {
+    /**
+     * Enqueues the event for its Active subscribers; how many deliveries. With an idempotency key, a repeat of the
+     * same request by the same associate within IDEMPOTENCY_KEY_TTL_MS enqueues nothing and returns what the first
+     * one did (outbox/enqueue-idempotent.ts).
+     */
+    async signalEvent(eventName: string, primaryKey: number, data: Record<string, PropertyValue>, by: AssociateSummary,
+      opts: { idempotencyKey?: string } = {}): Promise<number> {
       const name = validateEventName('EventName', eventName);
       checkValueDepth('Data', data);
-      const result = await enqueueSignalledEvent(db, { eventName: name, primaryKey, data, changedByAssociateId: by.associateId, timestamp: now() });
-      if (result.deliveries > 0) deps.wake?.(result.webhookIds);
+      const key = checkIdempotencyKey(opts.idempotencyKey);
+      const at = now();
+      const event = { eventName: name, primaryKey, data, changedByAssociateId: by.associateId, timestamp: at };
+      const result = key === null
+        ? await enqueueSignalledEvent(db, event)
+        : await enqueueIdempotent(db, event, key, { now: at.getTime(), ttlMs: config.idempotencyKeyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS });
+      if (result.deliveries > 0 && !('replayed' in result && result.replayed)) deps.wake?.(result.webhookIds);
       return result.deliveries;
     },
   };

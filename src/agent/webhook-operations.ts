@@ -25,6 +25,8 @@ export interface SignalEventInput {
   eventName: string;
   primaryKey: unknown;
   data: Record<string, PropertyValue>;
+  /** The Idempotency-Key header, when the face has one (the JSON faces). */
+  idempotencyKey?: string;
 }
 
 export interface WebhookOperationsDeps {
@@ -91,8 +93,8 @@ export function createWebhookOperations(deps: WebhookOperationsDeps) {
 
     signalEvent: (cred: Credentials, input: () => SignalEventInput): Promise<void> =>
       as(cred, async (by) => {
-        const { eventName, primaryKey, data } = input();
-        await agent.signalEvent(eventName, requirePrimaryKey(primaryKey), data, by);
+        const { eventName, primaryKey, data, idempotencyKey } = input();
+        await agent.signalEvent(eventName, requirePrimaryKey(primaryKey), data, by, { idempotencyKey });
       }),
 
     getLastError: (cred: Credentials, webhookId: unknown, field?: string): Promise<string> =>

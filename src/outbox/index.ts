@@ -3,6 +3,7 @@
  * outside src/outbox/ import its modules but this one, so its inner files can change without touching callers.
  */
 export { enqueueSignalledEvent } from './enqueue-signalled.js';
+export { enqueueIdempotent, type IdempotentResult } from './enqueue-idempotent.js';
 export { cancelDeliveriesFor, enqueueEventBatch, releaseParkedDeliveries, type BatchResult } from './outbox-repository.js';
 export { fireStateEvent } from './state-event.js';
 export { notifyOutbox } from './outbox-backend.js';

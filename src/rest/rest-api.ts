@@ -214,6 +214,7 @@ export function createRestApi(opts: RestApiOptions): Router {
         eventName: param(c, 'eventName') ?? '',
         primaryKey: intOrText(param(c, 'primaryKey')),
         data: body === undefined || body === null ? {} : propertyRecord(limits.eventData)('data', body),
+        idempotencyKey: c.req.get('idempotency-key'),
       };
     });
     return NO_CONTENT;
@@ -262,6 +263,7 @@ export function createRestApi(opts: RestApiOptions): Router {
         eventName: member(m, 'EventName', str) ?? '',
         primaryKey: member(m, 'PrimaryKey', int32) ?? 0,
         data: member(m, 'Data', propertyRecord(limits.eventData)) ?? {},
+        idempotencyKey: c.req.get('idempotency-key'),
       };
     });
     return NO_CONTENT;

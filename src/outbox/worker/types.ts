@@ -13,7 +13,7 @@ export type Clock = () => number;
 export type WorkerConfig = SenderConfig & Pick<Config,
   'workerConcurrency' | 'hostConcurrency' | 'slowAttemptMs' | 'maxSlowInFlight' | 'circuitTimeouts' | 'circuitCooldownMs' |
   'claimBatchSize' | 'leaseMs' | 'pollIntervalMs' | 'maxConsecutiveErrors' | 'retryBaseMs' |
-  'retryMaxDelayMs' | 'retryMaxAgeMs' | 'retentionMs' | 'shutdownGraceMs' | 'smtpUrl' | 'smtpFrom' | 'secretKey' | 'secretOldKeys'>;
+  'retryMaxDelayMs' | 'retryMaxAgeMs' | 'retentionMs' | 'idempotencyKeyTtlMs' | 'shutdownGraceMs' | 'smtpUrl' | 'smtpFrom' | 'secretKey' | 'secretOldKeys'>;
 
 export type WorkerLogger = Pick<Logger, 'info' | 'warn' | 'error' | 'debug'>;
 
