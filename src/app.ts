@@ -71,8 +71,9 @@ export function createApp(deps: AppDeps): express.Express {
     app.get('/metrics', metricsHandler(metrics, { token: config.metricsToken, onError: (err) => logger.warn({ err }, 'metrics scrape failed') }));
   }
 
+  const secrets = deps.secrets ?? secretCodecFor(config);
   const agent = createWebhookAgent({
-    db, config, target: deps.delivery.target, wake: (webhookIds) => deps.delivery.wake(webhookIds), secrets: deps.secrets ?? secretCodecFor(config), logger,
+    db, config, target: deps.delivery.target, wake: (webhookIds) => deps.delivery.wake(webhookIds), secrets, logger,
   });
   const ops = createWebhookOperations({ agent, auth });
   const common = { bodyLimitBytes: config.bodyLimitBytes, debug: config.debugErrors, logger, onCall: soapCallCounter(metrics) };
@@ -91,7 +92,7 @@ export function createApp(deps: AppDeps): express.Express {
     onUnknownPath: () => metrics?.observeRequest('rest', 'unknown', 'not_found', 0),
   }));
 
-  const history = createDeliveryHistory({ db, wake: () => deps.delivery.wake() });
+  const history = createDeliveryHistory({ db, wake: () => deps.delivery.wake(), request: { secrets, config } });
   // The admin page's bundle and its lists compress 5-10x. Not the sign-in answer: it carries a ticket next to the
   // user name the caller chose (what a BREACH-style length oracle needs); every other answer holds no secret.
   app.use('/admin', compression({ filter: (req, res) => !(req.path === '/api/session' && req.method === 'POST') && compression.filter(req, res) }));

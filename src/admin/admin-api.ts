@@ -213,6 +213,8 @@ export function createAdminApi(deps: AdminApiDeps): Router {
   }));
   router.get('/deliveries', withHistory('listDeliveries', (req) => history.list({ ...queryFilter(req), webhookId: str(req.query.webhookId) })));
   router.get('/deliveries/:id', withHistory('getDelivery', (req) => history.show(idParam(req.params.id, 'deliveryId'))));
+  // What was sent. Header values: every associate may manage webhooks today (no rights yet), so they are shown.
+  router.get('/deliveries/:id/sent', withHistory('getDeliveryRequest', (req) => history.sent(idParam(req.params.id, 'deliveryId'), { headerValues: true })));
   router.post('/deliveries/:id/redeliver', withHistory('redeliver', (req) => history.redeliver(idParam(req.params.id, 'deliveryId'))));
 
   router.use(route('notFound', true, async () => { throw new AppError('not_found', 'No such admin API route'); }));

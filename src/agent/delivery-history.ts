@@ -11,6 +11,9 @@ import {
   type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus, type PurgeResult,
 } from '../outbox/index.js';
 import { knexOf, toInt } from '../store/row-mapping.js';
+import { rebuildSentRequest, type RebuiltRequest } from '../outbox/sent-request.js';
+import type { SecretCodec } from '../store/secret-codec.js';
+import type { Config } from '../config.js';
 import { STATE_CODE, stateFromInt, type WebhookState } from '../webhooks/types.js';
 
 export type { AttemptRow, ChartBucket, DeliveryRow, DeliveryStatus, PurgeResult };
@@ -39,6 +42,9 @@ export interface RedeliverResult {
 
 export const MAX_PAGE = 500;
 
+/** A delivery's request as sent (outbox/sent-request.ts), as a caller may see it: `hidden` marks a header value left out. */
+export type SentRequest = Omit<RebuiltRequest, 'headers'> & { headers: Array<{ name: string; value: string; own: boolean; hidden?: true }> };
+
 function positiveInt(field: string, v: number | string | undefined, fallback?: number): number | undefined {
   if (v === undefined || v === '') return fallback;
   const n = typeof v === 'number' ? v : Number(v);
@@ -66,7 +72,15 @@ function parseStatuses(v: DeliveryFilterInput['status']): DeliveryStatus[] | und
   return [...out];
 }
 
-export function createDeliveryHistory(deps: { db: Database; now?: () => number; wake?: () => void }) {
+export interface DeliveryHistoryDeps {
+  db: Database;
+  now?: () => number;
+  wake?: () => void;
+  /** What rebuilding a delivery's request needs (sent()): the secret codec and the sender's settings. */
+  request?: { secrets: SecretCodec; config: Pick<Config, 'userAgent' | 'contextIdentifier'> };
+}
+
+export function createDeliveryHistory(deps: DeliveryHistoryDeps) {
   const { db } = deps;
   const now = deps.now ?? Date.now;
 
@@ -109,6 +123,25 @@ export function createDeliveryHistory(deps: { db: Database; now?: () => number; 
       const d = await getDelivery(db, id, now());
       if (!d) throw notFound(`Delivery ${id}`);
       return d;
+    },
+
+    /**
+     * The request of the delivery's last attempt (or of its first, when none was made), body and headers, rebuilt from
+     * the stored event and webhook (outbox/sent-request.ts says why and when it can differ). The secret is never in it
+     * (only X-SuperOffice-Signature, the HMAC of the body); without `headerValues` the webhook's own header values are
+     * left out too, since they often hold credentials.
+     */
+    async sent(deliveryId: number | string, opts: { headerValues: boolean }): Promise<SentRequest> {
+      const id = positiveInt('deliveryId', deliveryId) as number;
+      if (!deps.request) throw new AppError('not_supported', 'This process cannot rebuild requests (no sender settings)');
+      const r = await rebuildSentRequest(db, id, deps.request);
+      if (!r.found) throw notFound(`Delivery ${id}`);
+      if (r.webhookDeleted) throw new AppError('not_found', `Webhook ${r.webhookId} of delivery ${id} was deleted: its request cannot be rebuilt`);
+      const { found: _found, webhookDeleted: _deleted, ...request } = r;
+      return {
+        ...request,
+        headers: request.headers.map((h) => (h.own && !opts.headerValues ? { ...h, value: '', hidden: true as const } : h)),
+      };
     },
 
     /**

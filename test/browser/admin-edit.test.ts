@@ -1,8 +1,9 @@
 /**
- * The admin page's create and edit form in Debian's headless Chromium (playwright-core) against the real app with its
- * worker and a loopback receiver: a hook created with every member from the keyboard, an edit refused with the API's
- * message next to the field it names (announced, focused, marked invalid), then saved keeping the secret and a header
- * value the page never saw; axe-core on the new pages at 1280 and 390 px.
+ * The admin page's create and edit form, and a delivery's "what was sent", in Debian's headless Chromium
+ * (playwright-core) against the real app with its worker and a loopback receiver: a hook created with every member
+ * from the keyboard, an edit refused with the API's message next to the field it names (announced, focused, marked
+ * invalid), then saved keeping the secret and a header value the page never saw; a delivery's body and headers as
+ * the receiver got them, with the signature but never the secret; axe-core on the new pages at 1280 and 390 px.
  * Screenshots go to test-output/admin/ (TEST_OUTPUT_DIR overrides): docs/screenshots/ takes the *-1280/-390 ones.
  *
  * Needs Chromium (CHROMIUM_PATH, default /usr/bin/chromium); skipped with the reason without it, failed under CI=true.
@@ -20,7 +21,7 @@ import { adminShotDir, axeViolations as axeViolationsOf, until } from '../helper
 
 const outDir = adminShotDir;
 
-describe('admin page: create and edit (Chromium)', chromiumAvailability(), () => {
+describe('admin page: create, edit, what was sent (Chromium)', chromiumAvailability(), () => {
   let app: TestApp;
   let rx: Receiver;
   let browser: Browser;
@@ -145,6 +146,43 @@ describe('admin page: create and edit (Chromium)', chromiumAvailability(), () =>
         if (width === 390) assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, `${hash} fits`);
         if (name === 'edit' || width === 390) await page.screenshot({ path: join(outDir, `${name}-${width}.png`), fullPage: true });
       }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test('a delivery shows what was sent: the body and headers the receiver got, the signature, never the secret', async () => {
+    const n = rx.requests.length;
+    const signal = await fetch(`${app.baseUrl}/api/v1/Webhook/sale.created/7001`, {
+      method: 'POST', body: JSON.stringify({ heading: 'Ten licences', amount: 12500 }),
+      headers: { Authorization: `SOTicket ${app.ticket}`, 'Content-Type': 'application/json' },
+    });
+    assert.equal(signal.status, 204);
+    await until(async () => rx.requests.length > n, 'the delivery to reach the receiver');
+    const got = rx.requests[n];
+    const d = await app.db.knex('wa_delivery').where({ webhook_id: hookId }).orderBy('delivery_id', 'desc').first('delivery_id');
+    await until(async () => (await app.db.knex('wa_delivery').where({ delivery_id: d.delivery_id }).first('status')).status === 'succeeded', 'recorded');
+    await page.goto(`${app.baseUrl}/admin/#/deliveries/${d.delivery_id}`);
+    const section = page.locator('section[aria-labelledby="sent-title"]');
+    await page.getByRole('heading', { name: 'What was sent' }).waitFor();
+    await section.getByRole('region', { name: 'Body sent', exact: true }).waitFor();
+    const body = JSON.parse(got.body.toString('utf8')) as Record<string, unknown>;
+    assert.deepEqual(JSON.parse(await section.getByRole('region', { name: 'Body sent', exact: true }).innerText()), body);
+    assert.deepEqual(body.FieldValues, { heading: 'Ten licences', amount: 12500 });
+    const rows = await section.locator('table.headers tbody tr').evaluateAll((trs) => trs.map((tr) => [
+      tr.querySelector('th')?.textContent ?? '', tr.querySelector('td')?.textContent ?? '']));
+    for (const [name, value] of rows) assert.equal(value, got.headers[name.toLowerCase()], name);
+    assert.ok(rows.some(([name]) => name === 'X-SuperOffice-Signature'), 'the signature is shown');
+    assert.ok(rows.some(([name, value]) => name === 'X-Api-Key' && value === 'erp-key-123'), 'header values are shown to an admin');
+    assert.equal(await page.getByText('erp-signing-secret').count(), 0, 'the secret is not');
+    assert.equal((await page.content()).includes('erp-signing-secret'), false);
+    await section.getByText("The body's exact text").click();
+    assert.equal(await section.getByRole('region', { name: 'Body sent, exact text' }).innerText(), got.body.toString('utf8'));
+    for (const width of [1280, 390]) {
+      await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+      assert.deepEqual(await axeViolations(), [], `what was sent at ${width} px`);
+      if (width === 390) assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, 'fits at 390 px');
+      await section.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(outDir, `sent-${width}.png`), fullPage: true });
     }
     await page.setViewportSize({ width: 1280, height: 900 });
   });

@@ -26,6 +26,18 @@ export interface Webhook {
 
 /** The delivery log's rows, as the server's store reads them (a type-only import: nothing of src/ is bundled). */
 export type { DeliveryRow as Delivery, AttemptRow as Attempt, ChartBucket as Bucket } from '../../src/outbox/delivery-log-types.js';
+/** A delivery's request as sent (src/outbox/sent-request.ts, rebuilt; hidden header values left out). */
+export interface SentRequest {
+  deliveryId: number;
+  attemptNo: number;
+  method: 'POST';
+  url: string;
+  headers: Array<{ name: string; value: string; own: boolean; hidden?: true }>;
+  body: string;
+  bodyBytes: number;
+  webhookChangedAfter: number | null;
+  secretError?: string;
+}
 export interface RedeliverResult { redelivered: number[]; parkedWebhooks: Array<{ webhookId: number; state: string }> }
 
 export class ApiError extends Error {

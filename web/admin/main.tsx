@@ -5,7 +5,7 @@
  */
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, type Attempt, type Bucket, type Delivery, type RedeliverResult, type Webhook } from './api.js';
+import { api, ApiError, type Attempt, type Bucket, type Delivery, type RedeliverResult, type SentRequest, type Webhook } from './api.js';
 import { WebhookForm } from './webhook-form.js';
 import './styles.css';
 
@@ -345,9 +345,61 @@ function WebhookDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () 
   );
 }
 
+/** The body as readable JSON (the exact bytes are one click away: pretty-printing may round long numbers). */
+function prettyJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+/** A delivery's request as sent: method, URL, headers in order, the body. */
+function WhatWasSent({ id, refresh, onUnauthorized }: { id: number; refresh: number; onUnauthorized: () => void }) {
+  const { data: r, error } = useLoad(() => api<SentRequest>('GET', `/deliveries/${id}/sent`), [id, refresh], onUnauthorized);
+  return (
+    <section aria-labelledby="sent-title" class="sent">
+      <h2 id="sent-title">What was sent</h2>
+      {error ? <p class="error">{error}</p> : !r ? <p aria-busy="true">Loading…</p> : (
+        <>
+          <p class="muted">
+            The request of attempt {r.attemptNo}, rebuilt from the stored event and webhook with the code that sends it
+            (attempts differ only in X-SuperOffice-Retry, one less than the attempt number). The secret is never shown: X-SuperOffice-Signature is
+            the HMAC of this body.
+          </p>
+          {r.webhookChangedAfter !== null && (
+            <p class="notice">The webhook was changed at {when(r.webhookChangedAfter)}, after this attempt: this is the request as it would be sent now.</p>
+          )}
+          {r.secretError && <p class="notice">The secret cannot be read ({r.secretError}): nothing is sent until that is fixed.</p>}
+          <p><code>{r.method} {r.url}</code></p>
+          <table class="headers">
+            <caption class="visually-hidden">Request headers</caption>
+            <thead><tr><th scope="col">Header</th><th scope="col">Value</th></tr></thead>
+            <tbody>
+              {r.headers.map((h) => (
+                <tr key={h.name}>
+                  <th scope="row">{h.name}</th>
+                  <td class="url">{h.hidden ? <span class="muted">hidden (needs the manage right)</span> : <code>{h.value}</code>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h3>Body <span class="muted">({r.bodyBytes} bytes, application/json)</span></h3>
+          <pre tabIndex={0} role="region" aria-label="Body sent">{prettyJson(r.body)}</pre>
+          <details>
+            <summary>The body's exact text</summary>
+            <pre tabIndex={0} role="region" aria-label="Body sent, exact text">{r.body}</pre>
+          </details>
+        </>
+      )}
+    </section>
+  );
+}
+
 function DeliveryDetail({ id, onUnauthorized }: { id: number; onUnauthorized: () => void }) {
   const { data: d, error, reload } = useLoad(() => api<Delivery & { attemptLog: Attempt[] }>('GET', `/deliveries/${id}`), [id], onUnauthorized);
   const [message, setMessage] = useState<{ text: string; error?: boolean } | null>(null);
+  const [refresh, setRefresh] = useState(0);
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!d) return <p aria-busy="true">Loading…</p>;
   const redeliver = async () => {
@@ -367,7 +419,7 @@ function DeliveryDetail({ id, onUnauthorized }: { id: number; onUnauthorized: ()
       </div>
       <div class="actions">
         <button type="button" onClick={() => { if (!d.inFlight) void redeliver(); }} aria-disabled={d.inFlight}>Redeliver</button>
-        <button type="button" class="secondary" onClick={reload}>Refresh</button>
+        <button type="button" class="secondary" onClick={() => { reload(); setRefresh((n) => n + 1); }}>Refresh</button>
       </div>
       <div role="status" aria-live="polite" class={message?.error ? 'message error' : 'message'}>{message?.text ?? ''}</div>
       <dl class="panel">
@@ -393,6 +445,7 @@ function DeliveryDetail({ id, onUnauthorized }: { id: number; onUnauthorized: ()
           ))}
         </ol>
       )}
+      <WhatWasSent id={id} refresh={refresh + d.attempts} onUnauthorized={onUnauthorized} />
     </section>
   );
 }

@@ -69,6 +69,11 @@ export interface DeliveryJob {
   changedByAssociateId: number;
   timestamp: Date;
   bodyParts?: BodyParts | null;
+  /**
+   * Epoch ms of the attempt as recorded (wa_attempt.started_at), which the signatures' time is taken from, so that
+   * the request can be rebuilt exactly (outbox/sent-request.ts); default: now.
+   */
+  attemptAt?: number;
   /** Aborts the attempt (worker shutdown); the outcome is then a failure the caller should not record. */
   signal?: AbortSignal;
 }
@@ -79,6 +84,12 @@ export interface TestEventResult {
   /** Status line, response headers and body (or the error), capped at 4000 characters. */
   message: string;
 }
+
+/**
+ * The response encodings accepted: axios' own default (it decodes them), set here so that the request is all ours
+ * to describe (outbox/sent-request.ts lists it with the transport's other headers).
+ */
+export const ACCEPT_ENCODING = 'gzip, compress, deflate, br';
 
 const reservedHeader = /^(content-type|content-length|host|transfer-encoding|connection|x-superoffice-.*|x-hook-test)$/i;
 
@@ -130,6 +141,20 @@ export function requestHeaders(job: DeliveryJob, body: Buffer, userAgent: string
     taken.add(name.toLowerCase());
   }
   return headers;
+}
+
+/**
+ * The request an attempt of `job` sends: the body bytes and the headers, in order. Also what the delivery history
+ * rebuilds "what was sent" with (outbox/sent-request.ts), so the two cannot differ.
+ */
+export function requestOf(job: Omit<DeliveryJob, 'signal'>, config: Pick<SenderConfig, 'userAgent' | 'contextIdentifier'>, nowMs: number):
+  { body: Buffer; headers: Record<string, string> } {
+  const body = payloadBytes({
+    eventUuid: job.eventUuid, eventName: job.eventName, primaryKey: job.primaryKey, data: job.data,
+    changedByAssociateId: job.changedByAssociateId, timestamp: job.timestamp, webhookName: job.hook.name,
+    contextIdentifier: config.contextIdentifier, properties: job.hook.properties, bodyParts: job.bodyParts,
+  });
+  return { body, headers: requestHeaders(job, body, config.userAgent, nowMs) };
 }
 
 async function readCapped(stream: Readable, capBytes: number): Promise<{ text: string; truncated: boolean }> {
@@ -190,12 +215,7 @@ export function createSender(opts: SenderOptions): Sender {
     if (refused) {
       return { kind: 'refused_target', errorClass: 'refused_target', durationMs: elapsed(), report: capReport(`Target refused: TargetUrl ${refused}`) };
     }
-    const body = payloadBytes({
-      eventUuid: job.eventUuid, eventName: job.eventName, primaryKey: job.primaryKey, data: job.data,
-      changedByAssociateId: job.changedByAssociateId, timestamp: job.timestamp, webhookName: job.hook.name,
-      contextIdentifier: config.contextIdentifier, properties: job.hook.properties, bodyParts: job.bodyParts,
-    });
-    const headers = requestHeaders(job, body, config.userAgent, now());
+    const { body, headers } = requestOf(job, config, job.attemptAt ?? now());
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -211,7 +231,7 @@ export function createSender(opts: SenderOptions): Sender {
         url: job.hook.targetUrl,
         data: body,
         // Accept: false removes axios' default Accept header: send what NetServer sends, no more.
-        headers: { ...headers, Accept: false as unknown as string },
+        headers: { ...headers, 'Accept-Encoding': ACCEPT_ENCODING, Accept: false as unknown as string },
         responseType: 'stream',
         validateStatus: () => true,
         signal: controller.signal,

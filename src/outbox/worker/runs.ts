@@ -85,7 +85,8 @@ export function createRuns(deps: {
       try {
         outcome = await sender.deliver({
           hook: c.hook, eventUuid: c.eventUuid, attemptNo: c.attemptNo, eventName: c.eventName, primaryKey: c.primaryKey,
-          data: c.data, changedByAssociateId: c.changedByAssociateId, timestamp: c.timestamp, bodyParts: c.bodyParts, signal: controller.signal,
+          data: c.data, changedByAssociateId: c.changedByAssociateId, timestamp: c.timestamp, bodyParts: c.bodyParts, attemptAt: startedAt,
+          signal: controller.signal,
         });
         timedOut = outcome.kind === 'failure' && outcome.errorClass === 'timeout';
       } finally {
