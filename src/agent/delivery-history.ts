@@ -7,11 +7,10 @@
 import type { Database } from '../store/db.js';
 import { AppError, invalidArgument, notFound } from '../errors.js';
 import {
-  attemptChart, deliveryStatusNames, failedDeliveryIds, failedStatuses, getDelivery, listDeliveries, purgeDeliveries, redeliver,
-  type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus, type PurgeResult,
+  attemptChart, deliveryStatusNames, failedDeliveryIds, failedStatuses, getDelivery, listDeliveries, purgeDeliveries, rebuildSentRequest, redeliver,
+  type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus, type PurgeResult, type RebuiltRequest,
 } from '../outbox/index.js';
 import { knexOf, toInt } from '../store/row-mapping.js';
-import { rebuildSentRequest, type RebuiltRequest } from '../outbox/sent-request.js';
 import type { SecretCodec } from '../store/secret-codec.js';
 import type { Config } from '../config.js';
 import { STATE_CODE, stateFromInt, type WebhookState } from '../webhooks/types.js';

@@ -17,3 +17,4 @@ export {
   redeliver, webhooksByState,
   type AttemptRow, type ChartBucket, type DeliveryRow, type DeliveryStatus, type PurgeResult, type QueueFigures,
 } from './delivery-history.js';
+export { rebuildSentRequest, type RebuiltRequest, type RebuildResult } from './sent-request.js';

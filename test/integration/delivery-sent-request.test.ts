@@ -1,7 +1,7 @@
 /**
  * A delivery's "what was sent" (GET /admin/api/deliveries/{id}/sent, outbox/sent-request.ts) against what a real
  * receiver got, on every dialect: the body byte for byte and every header the agent sets, in order, for the first and
- * a later attempt (only X-SuperOffice-Retry differs); the signature verifies with the secret, which appears nowhere in
+ * a later attempt (only X-SuperOffice-Retry and the Standard Webhooks timestamp and signature differ); the signature verifies with the secret, which appears nowhere in
  * the answer; a webhook saved after the attempt is said to be; a deleted one, or an unknown delivery, is a 404.
  */
 import { describe, before, after, test } from 'node:test';
@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { startApp, startReceiver, type Receiver, type TestApp } from '../helpers/app.js';
 import { dialectAvailability, testDialects } from '../helpers/db.js';
+import { setSignatureScheme } from '../../src/store/webhook-settings.js';
 
 interface Sent {
   attemptNo: number; method: string; url: string; body: string; bodyBytes: number; webhookChangedAfter: number | null;
@@ -44,6 +45,8 @@ for (const dialect of testDialects) {
       });
       assert.equal(r.status, 200, await r.clone().text());
       hookId = ((await r.json()) as { webhookId: number }).webhookId;
+      // Both schemes: the Standard Webhooks signature covers the attempt's time, which the rebuild must take from the attempt.
+      await setSignatureScheme(app.db.knex, hookId, 'both', Date.now());
       rx.requests.length = 0;
     });
     after(async () => {
@@ -78,17 +81,19 @@ for (const dialect of testDialects) {
       // Nothing the receiver got is missing from the list (the HTTP client's own headers included).
       assert.deepEqual(Object.keys(last.headers).sort(), sent.headers.map((h) => h.name.toLowerCase()).sort());
       assert.deepEqual(sent.headers.map((h) => [h.name, h.own]), [['Content-Type', false], ['User-Agent', false], ['X-SuperOffice-Event', false],
-        ['X-SuperOffice-EventId', false], ['X-SuperOffice-Retry', false], ['X-SuperOffice-Signature', false], ['X-Api-Key', true], ['X-Tenant', true],
+        ['X-SuperOffice-EventId', false], ['X-SuperOffice-Retry', false], ['X-SuperOffice-Signature', false], ['webhook-id', false],
+        ['webhook-timestamp', false], ['webhook-signature', false], ['X-Api-Key', true], ['X-Tenant', true],
         ['Accept-Encoding', false], ['Host', false], ['Content-Length', false], ['Connection', false]]);
       const signature = sent.headers.find((h) => h.name === 'X-SuperOffice-Signature')?.value;
       assert.equal(signature, createHmac('sha256', 'hmac-secret-never-shown').update(last.body).digest('base64'));
       assert.equal(sent.webhookChangedAfter, null);
-      // Every earlier attempt sent the same body and headers but for X-SuperOffice-Retry.
+      // Every earlier attempt sent the same body and NetServer signature; X-SuperOffice-Retry counted up.
       for (const [i, earlier] of got.slice(0, -1).entries()) {
         assert.equal(earlier.body.toString('utf8'), sent.body);
         assert.equal(earlier.headers['x-superoffice-retry'], String(i));
         assert.equal(earlier.headers['x-superoffice-signature'], signature);
       }
+      assert.match(text, /"webhook-timestamp","value":"\d+"/);
     });
 
     test('a webhook saved after the attempt is said to be; deleted, or an unknown delivery: 404', async () => {

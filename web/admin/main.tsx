@@ -364,8 +364,8 @@ function WhatWasSent({ id, refresh, onUnauthorized }: { id: number; refresh: num
         <>
           <p class="muted">
             The request of attempt {r.attemptNo}, rebuilt from the stored event and webhook with the code that sends it
-            (attempts differ only in X-SuperOffice-Retry, one less than the attempt number). The secret is never shown: X-SuperOffice-Signature is
-            the HMAC of this body.
+            (attempts differ only in X-SuperOffice-Retry, one less than the attempt number, and the Standard Webhooks timestamp and signature,
+            if used). The secret is never shown: the signature headers are HMACs of this body.
           </p>
           {r.webhookChangedAfter !== null && (
             <p class="notice">The webhook was changed at {when(r.webhookChangedAfter)}, after this attempt: this is the request as it would be sent now.</p>
