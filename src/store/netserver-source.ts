@@ -119,12 +119,36 @@ function audit(r: Row): SourceAudit {
   };
 }
 
+/** Rows per read of the three webhook tables: a large source is read (and mapped) a page at a time, by key. */
+export const SOURCE_PAGE_ROWS = 1000;
+
+/** Where a page starts: after the last key read (null: from the first row), at most `limit` rows. */
+export interface SourcePage<K> {
+  after: K | null;
+  limit: number;
+}
+
 /** The source statements, exported so their SQL can be checked per dialect without a server. */
 export const sourceQueries = {
-  webhooks: (k: Knex, schema: string) => k.withSchema(schema).from('webhook').select('*').orderBy('webhook_id'),
-  usage: (k: Knex, schema: string) => k.withSchema(schema).from('webhook_usage').select('*').orderBy('webhook_usage_id'),
-  notify: (k: Knex, schema: string) =>
-    k.withSchema(schema).from('webhook_notify').select('*').orderBy([{ column: 'webhook_id' }, { column: 'webhook_notify_id' }]),
+  webhooks: (k: Knex, schema: string, page?: SourcePage<unknown>) => {
+    const q = k.withSchema(schema).from('webhook').select('*').orderBy('webhook_id');
+    if (page?.after != null) q.where('webhook_id', '>', page.after as number);
+    return page ? q.limit(page.limit) : q;
+  },
+  usage: (k: Knex, schema: string, page?: SourcePage<unknown>) => {
+    const q = k.withSchema(schema).from('webhook_usage').select('*').orderBy('webhook_usage_id');
+    if (page?.after != null) q.where('webhook_usage_id', '>', page.after as number);
+    return page ? q.limit(page.limit) : q;
+  },
+  notify: (k: Knex, schema: string, page?: SourcePage<{ webhookId: unknown; notifyId: unknown }>) => {
+    const q = k.withSchema(schema).from('webhook_notify').select('*').orderBy([{ column: 'webhook_id' }, { column: 'webhook_notify_id' }]);
+    const after = page?.after;
+    if (after != null) {
+      q.where((w) => w.where('webhook_id', '>', after.webhookId as number)
+        .orWhere((x) => x.where('webhook_id', after.webhookId as number).andWhere('webhook_notify_id', '>', after.notifyId as number)));
+    }
+    return page ? q.limit(page.limit) : q;
+  },
   associates: (k: Knex, schema: string, ids: number[]) =>
     k.withSchema(schema).from('associate').select('*').whereIn('associate_id', ids).orderBy('associate_id'),
   // Every column: middleName is not in every NetServer version's person table.
@@ -169,7 +193,8 @@ function sourceKnex(url: string, schema: string): Knex {
   return knexFactory({ client: 'mssql', connection: mssqlConnection(url), pool: { min: 0, max: 1 } });
 }
 
-export function openNetServerSource(url: string, schema = 'crm7'): NetServerSource {
+export function openNetServerSource(url: string, schema = 'crm7', opts: { pageRows?: number } = {}): NetServerSource {
+  const pageRows = opts.pageRows ?? SOURCE_PAGE_ROWS;
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(schema)) throw new Error(`--schema must be a plain identifier (got '${schema}')`);
   const k = sourceKnex(url, schema);
   const dialect = dialectOf(url);
@@ -188,12 +213,22 @@ export function openNetServerSource(url: string, schema = 'crm7'): NetServerSour
       throw new Error(`no table ${schema}.webhook in ${redactUrl(url)}: is --schema the NetServer TablePrefix (default crm7)?`);
     }
     const missingTables: string[] = [];
-    const optional = async (table: string, q: () => Knex.QueryBuilder): Promise<Row[]> => {
-      if (await exists(table)) return ((await q()) as Row[]).map(lowerKeys);
+    /** Every row of a table, read a page at a time and mapped page by page (only the mapped rows are kept). */
+    async function paged<K, T>(read: (page: SourcePage<K>) => Knex.QueryBuilder, keyOf: (r: Row) => K, map: (r: Row) => T): Promise<T[]> {
+      const out: T[] = [];
+      for (let after: K | null = null; ;) {
+        const rows = ((await read({ after, limit: pageRows })) as Row[]).map(lowerKeys);
+        for (const r of rows) out.push(map(r));
+        if (rows.length < pageRows) return out;
+        after = keyOf(rows[rows.length - 1]);
+      }
+    }
+    const optional = async <K, T>(table: string, read: (page: SourcePage<K>) => Knex.QueryBuilder, keyOf: (r: Row) => K, map: (r: Row) => T) => {
+      if (await exists(table)) return paged(read, keyOf, map);
       missingTables.push(table);
       return [];
     };
-    const webhooks = ((await sourceQueries.webhooks(k, schema)) as Row[]).map(lowerKeys).map((r): SourceWebhook => ({
+    const webhooks = await paged((p) => sourceQueries.webhooks(k, schema, p), (r) => r.webhook_id, (r): SourceWebhook => ({
       ...audit(r),
       webhookId: toInt(r.webhook_id),
       name: text(r.name),
@@ -210,7 +245,7 @@ export function openNetServerSource(url: string, schema = 'crm7'): NetServerSour
       notifyVia: toInt(r.notify_via),
       notifyWhen: toInt(r.notify_when),
     }));
-    const usage = (await optional('webhook_usage', () => sourceQueries.usage(k, schema))).map((r): SourceUsage => ({
+    const usage = await optional('webhook_usage', (p) => sourceQueries.usage(k, schema, p), (r) => r.webhook_usage_id, (r): SourceUsage => ({
       ...audit(r),
       webhookId: toInt(r.webhook_usage_id),
       totalCalls: toInt(r.total_calls),
@@ -218,7 +253,8 @@ export function openNetServerSource(url: string, schema = 'crm7'): NetServerSour
       consecutiveErrors: toInt(r.consecutive_errors),
       lastError: text(r.last_error),
     }));
-    const notify = (await optional('webhook_notify', () => sourceQueries.notify(k, schema))).map((r): SourceNotify => ({
+    const notify = await optional('webhook_notify', (p: SourcePage<{ webhookId: unknown; notifyId: unknown }>) => sourceQueries.notify(k, schema, p),
+      (r) => ({ webhookId: r.webhook_id, notifyId: r.webhook_notify_id }), (r): SourceNotify => ({
       ...audit(r),
       notifyId: toInt(r.webhook_notify_id),
       webhookId: toInt(r.webhook_id),

@@ -284,9 +284,9 @@ export async function netServerFixture(dialect: Dialect, mssqlUrl = process.env.
   };
 }
 
-/** One `import netserver` run from the fixture into the app's database, under the app's address policy. */
-export async function importInto(app: TestApp, fixture: NetServerFixture, opts: ImportOptions): Promise<ImportOutcome> {
-  const source = openNetServerSource(fixture.url, fixture.schema);
+/** One `import netserver` run from the fixture into the app's database, under the app's address policy (pageRows: source rows per read). */
+export async function importInto(app: TestApp, fixture: NetServerFixture, opts: ImportOptions, pageRows?: number): Promise<ImportOutcome> {
+  const source = openNetServerSource(fixture.url, fixture.schema, { pageRows });
   try {
     return await importNetServer({ source, target: app.db, policy: app.config, secrets: secretCodecFor(app.config) }, opts);
   } finally {

@@ -38,7 +38,8 @@ for (const dialect of testDialects) {
   describe(`import netserver (${dialect})`, await dialectAvailability(dialect), () => {
     let app: TestApp;
     let fixture: NetServerFixture;
-    const run = (opts: ImportOptions) => importInto(app, fixture, opts);
+    // Pages of 7 source rows: the five hooks, and the 600 notify rows of one hook, span many pages (keyset reads).
+    const run = (opts: ImportOptions) => importInto(app, fixture, opts, 7);
 
     before(async () => {
       fixture = await netServerFixture(dialect);

@@ -23,6 +23,16 @@ test('SQL Server source reads: schema-qualified NetServer tables, ordered by id'
   assert.equal(sourceQueries.persons(mssql, 'crm7', [12]).toSQL().sql,
     'select * from [crm7].[person] where [person_id] in (?)');
   assert.equal(sourceQueries.probe(mssql, 'crm7', 'webhook_notify').toSQL().sql, 'select * from [crm7].[webhook_notify] where 1 = 0');
+  // Read a page at a time, by key: webhook_notify by (webhook_id, webhook_notify_id).
+  const w = sourceQueries.webhooks(mssql, 'crm7', { after: 40, limit: 1000 }).toSQL();
+  assert.equal(w.sql, 'select top (?) * from [crm7].[webhook] where [webhook_id] > ? order by [webhook_id] asc');
+  assert.deepEqual(w.bindings, [1000, 40]);
+  assert.equal(sourceQueries.webhooks(mssql, 'crm7', { after: null, limit: 1000 }).toSQL().sql,
+    'select top (?) * from [crm7].[webhook] order by [webhook_id] asc');
+  const n = sourceQueries.notify(mssql, 'crm7', { after: { webhookId: 17, notifyId: 300 }, limit: 1000 }).toSQL();
+  assert.equal(n.sql, 'select top (?) * from [crm7].[webhook_notify] where ([webhook_id] > ? or ([webhook_id] = ? and [webhook_notify_id] > ?)) ' +
+    'order by [webhook_id] asc, [webhook_notify_id] asc');
+  assert.deepEqual(n.bindings, [1000, 17, 17, 300]);
   // The same statements on the attached SQLite schema and on PostgreSQL.
   assert.equal(sourceQueries.webhooks(sqlite, 'crm7').toSQL().sql, 'select * from `crm7`.`webhook` order by `webhook_id` asc');
   assert.equal(sourceQueries.webhooks(pg, 'crm7').toSQL().sql, 'select * from "crm7"."webhook" order by "webhook_id" asc');
