@@ -17,7 +17,8 @@ import { reencryptSecrets } from '../../src/store/reencrypt-secrets.js';
 import * as settings from '../../src/store/webhook-settings.js';
 import { readTargetState, writeImport, type ImportAudit } from '../../src/store/netserver-import-writer.js';
 import { sourceQueries } from '../../src/store/netserver-source.js';
-import { enqueueEvent, cancelDeliveriesFor } from '../../src/outbox/outbox-repository.js';
+import { enqueueEvent, cancelDeliveriesFor, cancelDeliveriesOfDeletedWebhooks } from '../../src/outbox/outbox-repository.js';
+import { mssqlBackend } from '../../src/outbox/backends/mssql-backend.js';
 import { enqueueSignalledEvent } from '../../src/outbox/enqueue-signalled.js';
 import { enqueueIdempotent, pruneIdempotencyKeys } from '../../src/outbox/enqueue-idempotent.js';
 import { claimAndLoad, claimDeliveries, extendRuns, holdBlockedDeliveries } from '../../src/outbox/claim-deliveries.js';
@@ -139,6 +140,8 @@ function calls(db: RecordingDatabase): Array<[string, () => Promise<unknown>]> {
     ['releaseLeases', () => releaseLeases(db, [{ deliveryId: 1, leaseToken: TOKEN }])],
     ['deferLeases', () => deferLeases(db, [{ deliveryId: 1, leaseToken: TOKEN, until: NOW + 1000 }])],
     ['expireStaleDeliveries', () => expireStaleDeliveries(db, { now: NOW, retentionMs: 86_400_000, maxBatches: 1 })],
+    ['cancelDeliveriesOfDeletedWebhooks', () => cancelDeliveriesOfDeletedWebhooks(db, { now: NOW, maxBatches: 1 })],
+    ['databaseTime', () => mssqlBackend.databaseTime!(db.knex)],
     ['pruneOutbox', () => pruneOutbox(db, { now: NOW, retentionMs: 86_400_000, maxBatches: 1 })],
     ['acquireWorkerLock', () => acquireWorkerLock(db, { owner: TOKEN, now: NOW, staleMs: 30_000, host: 'h', pid: 1, isAlive: () => false })],
     ['heartbeatWorkerLock', () => heartbeatWorkerLock(db, TOKEN, NOW)],

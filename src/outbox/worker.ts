@@ -6,6 +6,7 @@
  *   runs.ts         a run: one webhook's deliveries sent one after another, given back when it cannot go on
  *   recording.ts    an outcome's recorded row and next state, and what follows a recording
  *   notices.ts      the FirstFailure and Disabling e-mails
+ *   outbox-clock.ts the time leases and retries are written in (the database's clock, or a monotonic one)
  *   housekeeping.ts retention; single-worker-lock.ts SQLite's one worker process
  * Deliveries of a hook that is not Active stay pending and are not claimed ("parked"), then drain in order.
  *
@@ -28,18 +29,21 @@ import { createAdmission } from './worker/admission.js';
 import { dbRetry } from './worker/db-retry.js';
 import { outboxHousekeeping } from './worker/housekeeping.js';
 import { createClaimLoop, createSignal } from './worker/loop.js';
+import { outboxClock, systemClock } from './worker/outbox-clock.js';
 import { failureNotices } from './worker/notices.js';
 import { attemptRecorder } from './worker/recording.js';
 import { createRuns, runLengthFor } from './worker/runs.js';
 import { holdWorkerLock, type HeldLock } from './worker/single-worker-lock.js';
 import type { Worker, WorkerCounters, WorkerOptions } from './worker/types.js';
 
-export type { Clock, FinishedObserver, Worker, WorkerConfig, WorkerLogger, WorkerOptions, WorkerStats } from './worker/types.js';
+export type { Clock, FinishedObserver, ProcessClock, Worker, WorkerConfig, WorkerLogger, WorkerOptions, WorkerStats } from './worker/types.js';
 
 export function createWorker(opts: WorkerOptions): Worker {
   const { db, config, logger } = opts;
-  const now = opts.clock ?? Date.now;
-  const sender = createSender({ config, lookup: opts.lookup, now });
+  // Lease and retry times from the outbox clock (the database's, or a monotonic one on SQLite), not the wall clock.
+  const outbox = outboxClock({ db, process: opts.processClock, logger });
+  const now = opts.clock ?? outbox.now;
+  const sender = createSender({ config, lookup: opts.lookup, now: opts.clock ?? (opts.processClock ?? systemClock).wall });
   const mailer = opts.mailer !== undefined ? opts.mailer : createErrorMailer(config);
   const secrets = opts.secrets ?? secretCodecFor(config);
   const owner = randomUUID();
@@ -58,7 +62,7 @@ export function createWorker(opts: WorkerOptions): Worker {
   const record = attemptRecorder({ db, logger, now, stats, retry, notices: failureNotices({ db, config, logger, mailer }), onAttempt: opts.onAttempt });
   const runs = createRuns({ db, config, logger, now, random: opts.random ?? Math.random, sender, admission, record, retry, stats,
     stopping: () => stopping, onSlotsFreed: signal.poke, onFinished: opts.onFinished });
-  const claims = createClaimLoop({ db, config, logger, now, secrets, admission, runs, retry, stats, signal,
+  const claims = createClaimLoop({ db, config, logger, now, sync: opts.clock ? async () => {} : outbox.sync, secrets, admission, runs, retry, stats, signal,
     runLength: runLengthFor(config), running: () => running });
   const housekeeping = outboxHousekeeping({ db, config, logger, now, onFinished: opts.onFinished });
 

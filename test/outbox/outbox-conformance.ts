@@ -431,6 +431,20 @@ export function outboxConformance(getDb: () => Database, dialect: Database['dial
     });
   });
 
+  describe('clock', () => {
+    test('databaseTime is the server\'s clock in epoch ms (PostgreSQL, SQL Server); SQLite has none', async () => {
+      const time = outboxBackend(db()).databaseTime;
+      if (dialect === 'sqlite') {
+        assert.equal(time, null);
+        return;
+      }
+      assert.ok(time);
+      const ms = await time(db().knex);
+      assert.ok(Number.isSafeInteger(ms), String(ms));
+      assert.ok(Math.abs(ms - Date.now()) < 60_000, 'the test database runs on this machine');
+    });
+  });
+
   describe('history', () => {
     test('list, read with its attempts, redeliver, failed ids, chart, queue figures and purge', async () => {
       const T = base();

@@ -13,6 +13,8 @@ import { eventUuidIndexSchema } from '../../src/store/migrations/008-event-uuid-
 import { pgClaimSql, pgRunSql } from '../../src/outbox/claim-pg.js';
 import { sqliteClaimSql, sqliteRunSql } from '../../src/outbox/claim-sqlite.js';
 import { outboxSchema } from '../../src/store/migrations/002-outbox.js';
+import { mssqlClockSql } from '../../src/outbox/backends/mssql-backend.js';
+import { pgClockSql } from '../../src/outbox/backends/postgres-backend.js';
 
 const req = { now: 1_700_000_000_000, leaseMs: 60_000, limit: 25, token: '6f1c1d0e-3c1e-4d0c-9a59-0a3c2d1e4f5a' };
 const flat = (s: string) => s.replace(/\s+/g, ' ').trim();
@@ -208,4 +210,10 @@ describe('PostgreSQL and SQLite claim SQL', () => {
     for (const q of [p, l]) assert.match(q, /not exists \(select 1 from cand l where l\.head_id = c\.head_id and l\.delivery_id <= c\.delivery_id and l\.lease_until > \?\)/);
     assert.equal((lite.sql.match(/\?/g) ?? []).length, lite.bindings.length);
   });
+});
+
+test('the database clock the worker takes lease and retry times from: SYSUTCDATETIME() in epoch ms as bigint', () => {
+  assert.equal(mssqlClockSql, "select datediff_big(millisecond, '19700101', sysutcdatetime()) as now_ms");
+  assert.doesNotMatch(mssqlClockSql, /getdate|sysdatetime\(|current_timestamp/i, 'UTC, not the server\'s local time');
+  assert.equal(pgClockSql, 'select (extract(epoch from now()) * 1000)::bigint as now_ms');
 });

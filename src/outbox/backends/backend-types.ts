@@ -37,4 +37,10 @@ export interface OutboxBackend {
   notify(q: Queryable): Promise<void>;
   /** Where a worker listens for notify (null: the dialect has no such channel, workers poll). */
   listenConnection(k: Knex): ListenConnection | null;
+  /**
+   * The database server's clock, epoch ms: the time every worker on this database takes its lease and retry times
+   * from (worker/outbox-clock.ts), so no process's clock step moves them. null where the database has no clock of
+   * its own (SQLite's 'now' is this process's wall clock): the worker keeps a monotonic one.
+   */
+  readonly databaseTime: ((k: Knex) => Promise<number>) | null;
 }

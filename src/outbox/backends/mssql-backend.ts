@@ -5,6 +5,7 @@
  * Broker would need its own queue, service and activation): workers poll. Any number of worker processes claim at once.
  */
 import { activeSubscriberIds } from '../../store/webhook-repository.js';
+import { toInt } from '../../store/row-mapping.js';
 import { claimMssql, extendRunsMssql, holdMssql } from '../claim-mssql.js';
 import { insertEventRows } from '../event-rows.js';
 import { ensureUsageRowSql, recordWithKnex } from '../outbox-record.js';
@@ -12,6 +13,9 @@ import { claimInSteps } from './claim-in-steps.js';
 import type { OutboxBackend } from './backend-types.js';
 
 const recording = { ensureUsageRow: ensureUsageRowSql(' with (updlock, holdlock)', '') };
+
+/** The server's UTC clock in epoch ms (datediff_big: milliseconds since 1970 overflow int). */
+export const mssqlClockSql = "select datediff_big(millisecond, '19700101', sysutcdatetime()) as now_ms";
 
 export const mssqlBackend: OutboxBackend = {
   dialect: 'mssql',
@@ -27,4 +31,9 @@ export const mssqlBackend: OutboxBackend = {
   record: (q, records, onTooManyErrors) => recordWithKnex(q, records, recording, onTooManyErrors),
   notify: async () => {},
   listenConnection: () => null,
+  async databaseTime(k) {
+    const rows = (await k.raw(mssqlClockSql)) as Array<{ now_ms: unknown }>;
+    if (rows[0]?.now_ms == null) throw new Error('SQL Server answered the clock query with no row');
+    return toInt(rows[0].now_ms);
+  },
 };

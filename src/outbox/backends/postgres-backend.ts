@@ -16,6 +16,9 @@ import type { OutboxBackend } from './backend-types.js';
 
 const recording = { ensureUsageRow: ensureUsageRowSql('', ' on conflict do nothing') };
 
+/** The server's clock in epoch ms (now(): the statement's transaction start, which is this statement). */
+export const pgClockSql = 'select (extract(epoch from now()) * 1000)::bigint as now_ms';
+
 /**
  * The PostgreSQL statement of enqueueSignalledEvent. Every delivery gets a version 7 EventId (see newEventUuid):
  * the time prefix is computed here, the random part comes from gen_random_uuid() (built in since PostgreSQL 13).
@@ -69,4 +72,5 @@ export const postgresBackend: OutboxBackend = {
   record: (q, records, onTooManyErrors) => recordWithKnex(q, records, recording, onTooManyErrors),
   notify: notifyPg,
   listenConnection: pgListenConnection,
+  databaseTime: async (k) => toInt(((await k.raw(pgClockSql)) as { rows: Array<{ now_ms: unknown }> }).rows[0].now_ms),
 };

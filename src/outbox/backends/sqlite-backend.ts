@@ -56,4 +56,5 @@ export const sqliteBackend: OutboxBackend = {
   },
   notify: async () => {},
   listenConnection: () => null,
+  databaseTime: null,
 };

@@ -68,6 +68,8 @@ export interface ClaimLoop {
 
 export function createClaimLoop(deps: {
   db: Database; config: WorkerConfig; logger: WorkerLogger; now: Clock; secrets: SecretCodec;
+  /** Brings `now` up to date before a claim (outbox-clock.ts). */
+  sync: () => Promise<void>;
   admission: Admission; runs: Runs; retry: DbRetry; stats: WorkerCounters; signal: Signal;
   runLength: number;
   running: () => boolean;
@@ -80,6 +82,7 @@ export function createClaimLoop(deps: {
 
   async function claimAndStart(limit: number): Promise<Task[]> {
     const token = randomUUID();
+    await deps.sync();
     const at = now();
     // Hold blocked deliveries now and then (claim-deliveries.ts), at once again while a backlog is being held.
     const wall = performance.now();
@@ -87,7 +90,9 @@ export function createClaimLoop(deps: {
       ? { now: at, holdUntil: at + config.leaseMs, limit: HOLD_BATCH, dueBefore: at - HOLD_AFTER_MS }
       : undefined;
     if (hold) lastHoldAt = wall;
-    const skipWebhookIds = admission.blockedWebhooks();
+    // Never a webhook with a run in flight here, whatever the lease times say: with the order rule these are
+    // skipped anyway while clocks agree, and this keeps a clock step from sending a delivery in flight again.
+    const skipWebhookIds = [...runs.inFlightWebhooks(), ...admission.blockedWebhooks()];
     const { deliveries, held } = await claimAndLoad(db, { now: at, leaseMs: config.leaseMs, limit, token, skipWebhookIds, runLength: deps.runLength },
       hold, { secrets: deps.secrets });
     holdPending = held >= HOLD_BATCH;

@@ -49,6 +49,8 @@ export interface Runs {
   /** Runs in flight. */
   count(): number;
   tasks(): Task[];
+  /** Webhooks with a run in flight. */
+  inFlightWebhooks(): number[];
   /** Each of these webhooks has a run in flight here, so nothing of theirs can be claimed now (false when none named). */
   allInFlight(webhookIds: readonly number[] | undefined): boolean;
 }
@@ -189,6 +191,7 @@ export function createRuns(deps: {
     start,
     count: () => inFlight.size,
     tasks: () => [...inFlight.values()],
+    inFlightWebhooks: () => [...inFlightHooks.keys()],
     allInFlight: (webhookIds) =>
       webhookIds !== undefined && webhookIds.length > 0 && webhookIds.every((id) => inFlightHooks.has(id)),
   };

@@ -10,6 +10,12 @@ import type { Resolve } from '../send/target-guard.js';
 
 export type Clock = () => number;
 
+/** This process's clocks: wall (epoch ms, Date.now) and monotonic (ms from any origin, performance.now). */
+export interface ProcessClock {
+  wall: () => number;
+  monotonic: () => number;
+}
+
 export type WorkerConfig = SenderConfig & Pick<Config,
   'workerConcurrency' | 'hostConcurrency' | 'slowAttemptMs' | 'maxSlowInFlight' | 'circuitTimeouts' | 'circuitCooldownMs' |
   'claimBatchSize' | 'leaseMs' | 'pollIntervalMs' | 'maxConsecutiveErrors' | 'retryBaseMs' |
@@ -21,8 +27,13 @@ export interface WorkerOptions {
   db: Database;
   config: WorkerConfig;
   logger: WorkerLogger;
-  /** Epoch ms; tests pass a controllable clock to check the retry schedule. */
+  /**
+   * Epoch ms for lease and retry times, replacing the outbox clock (outbox-clock.ts: the database's clock, or a
+   * monotonic one on SQLite) and the sender's; tests pass a controllable clock to drive the retry schedule.
+   */
   clock?: Clock;
+  /** This process's wall and monotonic clocks, which the outbox clock is built from (tests step the wall clock). */
+  processClock?: ProcessClock;
   /** Target name resolution (the SSRF guard checks what it returns). */
   lookup?: Resolve;
   /** [0, 1) for backoff jitter. */
