@@ -96,6 +96,8 @@ export const configKeys = {
   targetAllowlist: ['TARGET_ALLOWLIST', list.default([]), 'Hosts or CIDRs allowed even though private (comma separated)'],
   targetHostsFile: ['TARGET_HOSTS_FILE', z.string().optional(),
     'hosts(5)-format file consulted before DNS when resolving target names (split-horizon setups, tests); the address policy still applies'],
+  deliveryProxyUrl: ['DELIVERY_PROXY_URL', z.string().regex(/^https?:\/\/[^/?#]+\/?$/i, 'must be http://[user:password@]host:port or https://…').optional(),
+    'Proxy for every delivery, ping and TestWebhook (CONNECT for https targets); the target policy still applies to each target first'],
   pingOnSave: ['PING_ON_SAVE', bool.default(true), 'SaveWebhook first POSTs a signed test event and refuses the save unless 2xx (NetServer behaviour), when the saved hook will be Active and is new, becomes Active, or changes its target, secret or headers'],
   contextIdentifier: ['CONTEXT_IDENTIFIER', z.string().default('Default'), 'ContextIdentifier in payloads (NetServer onsite: "Default")'],
   userAgent: ['USER_AGENT', z.string().default('NetServer-Webhook/8.8 (webhook-agent)'), 'User-Agent of deliveries'],
@@ -246,6 +248,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
   out.secretOldKeys = config.secretOldKeys.map(() => '[redacted]');
   out.databaseUrl = redactUrl(String(config.databaseUrl));
   if (config.crmEventsUrl) out.crmEventsUrl = redactUrl(config.crmEventsUrl);
+  if (config.deliveryProxyUrl) out.deliveryProxyUrl = redactUrl(config.deliveryProxyUrl);
   return out;
 }
 
@@ -260,7 +263,7 @@ export function configSummary(config: Config): string {
     const v: unknown = config[key];
     let text: string;
     if (secret.has(key)) text = Array.isArray(v) ? String(v.length) : v ? 'set' : 'unset';
-    else if (key === 'databaseUrl' || (key === 'crmEventsUrl' && v)) text = redactUrl(String(v));
+    else if (key === 'databaseUrl' || ((key === 'crmEventsUrl' || key === 'deliveryProxyUrl') && v)) text = redactUrl(String(v));
     else if (v === undefined) text = 'unset';
     else text = Array.isArray(v) ? v.join(',') || 'none' : String(v);
     parts.push(`${key}=${/\s/.test(text) ? JSON.stringify(text) : text}`);

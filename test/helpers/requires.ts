@@ -17,7 +17,7 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
 export const sharedDir = path.resolve(repoRoot, '../shared');
 export const referenceDir = path.join(sharedDir, 'reference');
 
-export type Requirement = 'reference' | 'webhook-docs' | 'clients' | 'xmllint' | 'python3' | 'postgres' | 'initdb' | 'mono' | 'zeep' | 'sqlfluff';
+export type Requirement = 'reference' | 'webhook-docs' | 'clients' | 'xmllint' | 'python3' | 'postgres' | 'initdb' | 'mono' | 'zeep' | 'sqlfluff' | 'tinyproxy';
 
 /** A program is there when it runs and exits 0 (a path that exists but does not run counts as missing). */
 function runs(cmd: string, args: string[]): boolean {
@@ -41,6 +41,7 @@ const checks: Record<Requirement, () => string | null | Promise<string | null>> 
   mono: () => (runs('mono', ['--version']) && runs('sh', ['-c', 'command -v svcutil && command -v mcs']) ? null : 'mono-devel (mono, svcutil, mcs) not installed'),
   // The client harness runs Debian's /usr/bin/python3 (python3-zeep), not whatever python3 is first on PATH.
   sqlfluff: () => (runs('sqlfluff', ['--version']) ? null : 'sqlfluff not installed (Debian sqlfluff, the T-SQL grammar check)'),
+  tinyproxy: () => (runs('tinyproxy', ['-v']) ? null : 'tinyproxy not installed (Debian tinyproxy, the outbound proxy tests)'),
   zeep: () => (runs('/usr/bin/python3', ['-c', 'import zeep']) ? null : 'python3-zeep not installed (Debian python3-zeep, for /usr/bin/python3)'),
 };
 

@@ -16,7 +16,9 @@
  *   a stored NetServer hook still delivers).
  *
  * Transport: redirects are not followed (a 3xx is a failed attempt), no proxy from the environment (it would
- * bypass the target guard), keep-alive agents whose `lookup` is the target guard, one deadline per attempt
+ * bypass the target guard), keep-alive agents whose `lookup` is the target guard (with DELIVERY_PROXY_URL: the
+ * proxy agents of http-proxy-agent / https-proxy-agent, CONNECT for https targets, and the target's name resolved
+ * and checked by checkProxiedTarget before each request), one deadline per attempt
  * covering connect, response and body, and at most responseCapBytes of the response body read (then the socket
  * is destroyed instead of draining the rest).
  */
@@ -25,18 +27,20 @@ import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import axios, { type AxiosResponse } from 'axios';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { Config } from '../../config.js';
 import type { BodyParts } from '../../webhooks/types.js';
 import { payloadBytes, testEventName } from './payload.js';
 import { signBody, standardSignature } from './signature.js';
 import { defaultSetting, type WebhookSetting } from '../../store/webhook-settings.js';
-import { checkTargetUrl, createGuardedLookup, targetRefusedCode, type Resolve } from './target-guard.js';
+import { checkProxiedTarget, checkTargetUrl, createGuardedLookup, defaultResolve, targetRefusedCode, type Resolve } from './target-guard.js';
 import {
   capReport, classifyStatus, classifyTransportError, parseRetryAfter, reportCapChars, type DeliveryOutcome,
 } from './outcome.js';
 
 export type SenderConfig = Pick<Config, 'deliveryTimeoutMs' | 'responseCapBytes' | 'allowInsecureTargets' |
-  'targetAllowlist' | 'userAgent' | 'contextIdentifier' | 'retryAfterCapMs'>;
+  'targetAllowlist' | 'userAgent' | 'contextIdentifier' | 'retryAfterCapMs'> & Partial<Pick<Config, 'deliveryProxyUrl'>>;
 
 export interface SenderOptions {
   config: SenderConfig;
@@ -204,8 +208,14 @@ export function createSender(opts: SenderOptions): Sender {
   const now = opts.now ?? Date.now;
   const lookup = createGuardedLookup(config, opts.lookup) as unknown as http.AgentOptions['lookup'];
   const agentOptions = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, lookup, scheduling: 'lifo' as const };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
+  const proxy = config.deliveryProxyUrl;
+  const { lookup: _targetLookup, ...proxyAgentOptions } = agentOptions;
+  // A proxied http request does not reuse its connection to the proxy: proxies such as tinyproxy close it after
+  // each response without saying so, and a reused socket then fails the next attempt (ECONNRESET). CONNECT
+  // tunnels (https) are kept alive like direct connections.
+  const httpAgent: http.Agent = proxy ? new HttpProxyAgent(proxy, { ...proxyAgentOptions, keepAlive: false }) : new http.Agent(agentOptions);
+  const httpsAgent: http.Agent = proxy ? new HttpsProxyAgent(proxy, proxyAgentOptions) : new https.Agent(agentOptions);
+  const resolve = opts.lookup ?? defaultResolve;
   const client = axios.create({ httpAgent, httpsAgent, proxy: false, maxRedirects: 0 });
 
   async function deliver(job: DeliveryJob): Promise<DeliveryOutcome> {
@@ -226,6 +236,7 @@ export function createSender(opts: SenderOptions): Sender {
     job.signal?.addEventListener('abort', onAbort, { once: true });
     if (job.signal?.aborted) controller.abort();
     try {
+      if (proxy) await checkProxiedTarget(job.hook.targetUrl, config, resolve);
       const res = await client.request<Readable>({
         method: 'POST',
         url: job.hook.targetUrl,

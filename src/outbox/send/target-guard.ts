@@ -169,3 +169,21 @@ export function createGuardedLookup(policy: TargetPolicy, resolve: Resolve = def
     );
   };
 }
+
+/**
+ * Through a proxy (DELIVERY_PROXY_URL) the proxy resolves the target's name, so the agents' guarded lookup never
+ * runs for it. The name is resolved here instead, right before the request, and refused unless every address it
+ * has passes (the proxy may connect to any of them). Literal addresses and localhost names were refused by
+ * checkTargetUrl already. The proxy's own address is not checked: it is the operator's choice.
+ */
+export async function checkProxiedTarget(url: string, policy: TargetPolicy, resolve: Resolve = defaultResolve): Promise<void> {
+  if (policy.allowInsecureTargets) return;
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (ipaddr.isValid(host)) return;
+  const answers = await resolve(host);
+  if (answers.length === 0) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', hostname: host });
+  for (const a of answers) {
+    const why = addressRefusal(a.address, policy, host);
+    if (why) throw new TargetRefusedError(`TargetUrl host ${host} resolves to a refused address (${why})`);
+  }
+}
