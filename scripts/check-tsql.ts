@@ -17,7 +17,15 @@ import { collectMssqlStatements } from './tsql/collect.js';
  * with sqlfluff 1.4.5: the statements that needed entries before (DBCC CHECKIDENT) are no longer sent. An entry must
  * name the construct and the documentation that proves the statement valid, never just silence a failure.
  */
-export const grammarGaps: ReadonlyArray<{ pattern: RegExp; reason: string }> = [];
+export const grammarGaps: ReadonlyArray<{ pattern: RegExp; reason: string }> = [
+  // crm-events setup (src/crm/crm-setup.ts): DDL a DBA reviews or --apply runs, never the service's own traffic.
+  { pattern: /^alter database \[[^\]]+\] set change_tracking = on \(change_retention = \d+ days, auto_cleanup = on\)$/,
+    reason: 'ALTER DATABASE SET options (Transact-SQL), <change_tracking_option>: CHANGE_TRACKING = ON (CHANGE_RETENTION = n DAYS, AUTO_CLEANUP = ON)' },
+  { pattern: /^alter database \[[^\]]+\] set allow_snapshot_isolation on$/,
+    reason: 'ALTER DATABASE SET options (Transact-SQL), <snapshot_option>: ALLOW_SNAPSHOT_ISOLATION { ON | OFF }' },
+  { pattern: /^alter table \[[^\]]+\]\.\[[^\]]+\] enable change_tracking with \(track_columns_updated = on\)$/,
+    reason: 'ALTER TABLE (Transact-SQL): { ENABLE | DISABLE } CHANGE_TRACKING [ WITH ( TRACK_COLUMNS_UPDATED = { ON | OFF } ) ]' },
+];
 
 export function sqlfluffMissing(): string | null {
   const r = spawnSync('sqlfluff', ['--version'], { stdio: 'ignore', timeout: 20_000 });

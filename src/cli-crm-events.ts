@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import knexFactory, { type Knex } from 'knex';
 import { redactUrl } from './config.js';
+import { mssqlConnection } from './store/db.js';
 import { crmEngineOf } from './crm/crm-source.js';
 import { crmTables } from './crm/crm-families.js';
 import { mssqlSetupStatements, pgSetupStatements, setupScript, type SetupStatement } from './crm/crm-setup.js';
@@ -99,7 +100,8 @@ export async function runSetup(o: SetupCommandOptions, say: (s: string) => void)
     say(setupScript(statements, engine));
     return;
   }
-  const k = knexFactory({ client: engine === 'pg' ? 'pg' : 'mssql', connection: o.from, pool: { min: 0, max: 1 } });
+  const k = knexFactory(engine === 'pg' ? { client: 'pg', connection: o.from, pool: { min: 0, max: 1 } }
+    : { client: 'mssql', connection: mssqlConnection(o.from), pool: { min: 0, max: 1 } });
   try {
     await (engine === 'pg' ? applyPg(k, o, say) : applyMssql(k, o, say));
     say('-- done\n');

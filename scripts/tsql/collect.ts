@@ -30,6 +30,10 @@ import { fireStateEvent } from '../../src/outbox/state-event.js';
 import * as history from '../../src/outbox/delivery-history.js';
 import { createDeliveryHistory } from '../../src/agent/delivery-history.js';
 import type { WebhookInput } from '../../src/webhooks/types.js';
+import { mssqlCrmSql } from '../../src/crm/mssql-crm-sql.js';
+import { mssqlSetupStatements } from '../../src/crm/crm-setup.js';
+import { enqueueCrmBatch } from '../../src/crm/crm-enqueue.js';
+import { readCrmCursor } from '../../src/store/crm-cursor.js';
 import { recordingMssqlDatabase, respondEmpty, selectedColumns, type RecordingDatabase, type Responder } from './recording-mssql.js';
 
 export interface Collected {
@@ -166,6 +170,21 @@ function calls(db: RecordingDatabase): Array<[string, () => Promise<unknown>]> {
         usage: { totalCalls: 1, totalErrors: 0, consecutiveErrors: 0, lastError: null, audit }, notify: [{ associateId: 3, emailRecipient: null, audit }] },
       { webhookId: 1, input: sampleInput(), applicationToken: 't', audit, usage: null, notify: [] }],
     }, secrets)],
+    ['CRM events: crm-events setup (SQL Server)', async () => {
+      for (const st of mssqlSetupStatements({ schema: 'crm7', database: 'SuperOffice', user: 'wa_reader', retentionDays: 7 })) await db.knex.raw(st.sql);
+    }],
+    ['CRM events: Change Tracking reads', async () => {
+      const t = { schema: 'crm7', table: 'contact', primaryKey: 'contact_id' };
+      await mssqlCrmSql.columns(db.knex, t);
+      await mssqlCrmSql.current(db.knex);
+      await mssqlCrmSql.minValid(db.knex, t);
+      await mssqlCrmSql.changes(db.knex, t, ['contact_id', 'name', 'deleted'], '41', '57');
+    }],
+    ['CRM events: cursor and batch enqueue', async () => {
+      await readCrmCursor(db.knex, 'mssql://sql/SuperOffice#change_tracking');
+      await enqueueCrmBatch(db, 'mssql://sql/SuperOffice#change_tracking', [{ ...event, bodyParts: { changes: ['contact_id'], values: { contact_id: 5 } } }], '57', { now: NOW, expected: '41' });
+      await enqueueCrmBatch(db, 'mssql://sql/SuperOffice#change_tracking', [event], '57', { now: NOW, expected: null });
+    }],
     ['import: NetServer source reads', async () => {
       for (const q of [sourceQueries.webhooks(db.knex, 'crm7'), sourceQueries.usage(db.knex, 'crm7'), sourceQueries.notify(db.knex, 'crm7'),
         sourceQueries.associates(db.knex, 'crm7', [5, 7]), sourceQueries.persons(db.knex, 'crm7', [12]), sourceQueries.probe(db.knex, 'crm7', 'webhook_notify')]) await q;

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Database } from '../store/db.js';
 import { crmEngineOf, type CrmSource } from './crm-source.js';
 import { createPgCrmSource } from './pg-crm-source.js';
+import { createMssqlCrmSource } from './mssql-crm-source.js';
 
 export function createCrmSource(deps: { config: Config; db: Pick<Database, 'knex' | 'dialect'>; logger: Logger }): CrmSource | null {
   const { config } = deps;
@@ -18,5 +19,8 @@ export function createCrmSource(deps: { config: Config; db: Pick<Database, 'knex
       publicationName: config.crmEventsPublication, db: deps.db, logger: deps.logger, retryMs: config.crmEventsRetryMs,
     });
   }
-  throw new Error('CRM_EVENTS_URL: mssql:// is not read yet');
+  return createMssqlCrmSource({
+    crmUrl: config.crmEventsUrl, schema: config.crmEventsSchema, db: deps.db, logger: deps.logger,
+    pollMs: config.crmEventsPollMs, retryMs: config.crmEventsRetryMs,
+  });
 }

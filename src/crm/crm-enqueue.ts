@@ -7,7 +7,7 @@
  */
 import type { SignalledEvent } from '../webhooks/types.js';
 import type { Database } from '../store/db.js';
-import { writeCrmCursor } from '../store/crm-cursor.js';
+import { moveCrmCursor, writeCrmCursor } from '../store/crm-cursor.js';
 import { enqueueEventBatch, type BatchResult } from '../outbox/index.js';
 
 export function enqueueCrmBatch(
@@ -15,12 +15,21 @@ export function enqueueCrmBatch(
   sourceName: string,
   events: readonly SignalledEvent[],
   position: string,
-  opts: { now?: number } = {},
+  opts: { now?: number; expected?: string | null } = {},
 ): Promise<BatchResult> {
   const now = opts.now ?? Date.now();
   return db.knex.transaction(async (trx) => {
     const result = await enqueueEventBatch(trx, events, now);
-    await writeCrmCursor(trx, sourceName, position, now);
+    if (opts.expected === undefined) await writeCrmCursor(trx, sourceName, position, now);
+    else if (!(await moveCrmCursor(trx, sourceName, opts.expected, position, now))) throw new CursorMovedError(sourceName);
     return result;
   });
+}
+
+/** Another reader enqueued from the same position first: this batch was rolled back (nothing written). */
+export class CursorMovedError extends Error {
+  readonly code = 'CRM_CURSOR_MOVED';
+  constructor(sourceName: string) {
+    super(`another reader of ${sourceName} moved its cursor first; this batch was not enqueued`);
+  }
 }

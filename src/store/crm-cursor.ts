@@ -18,6 +18,25 @@ export async function writeCrmCursor(db: Queryable, sourceName: string, position
   if (n === 0) await k('wa_crm_cursor').insert({ source_name: sourceName, position, updated: now });
 }
 
+/**
+ * Moves the cursor only from `from` (null: there is none yet): false when another reader moved it first (its
+ * update holds the row until it commits, after which this one matches nothing; a second first insert is refused
+ * by the primary key). Readers without a slot (SQL Server) rely on it so that two of them never enqueue the same
+ * changes.
+ */
+export async function moveCrmCursor(db: Queryable, sourceName: string, from: string | null, to: string, now: number): Promise<boolean> {
+  const k = knexOf(db);
+  if (from === null) {
+    try {
+      await k('wa_crm_cursor').insert({ source_name: sourceName, position: to, updated: now });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return (await k('wa_crm_cursor').where({ source_name: sourceName, position: from }).update({ position: to, updated: now })) === 1;
+}
+
 export async function deleteCrmCursor(db: Queryable, sourceName: string): Promise<void> {
   await knexOf(db)('wa_crm_cursor').where('source_name', sourceName).delete();
 }
