@@ -5,7 +5,7 @@
 import compression from 'compression';
 import express from 'express';
 import type { Config } from './config.js';
-import { withLockWaitDeadline, type Database } from './store/db.js';
+import { probeWrite, withLockWaitDeadline, type Database } from './store/db.js';
 import type { Logger } from './logger.js';
 import type { AuthService } from './auth/auth-service.js';
 import type { DeliveryRuntime } from './agent/delivery-runtime.js';
@@ -57,6 +57,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/readyz', async (_req, res) => {
     try {
       await db.knex.raw('select 1 as ok');
+      if (db.storage?.fullSince !== undefined) {
+        // Writes are failing for lack of space: ready again only once a write goes through.
+        const writable = await probeWrite(db).then(() => db.storage?.fullSince === undefined, () => false);
+        if (!writable) {
+          res.status(503).json({ status: 'unavailable', reason: 'storage full: the database cannot write', since: new Date(db.storage.fullSince).toISOString() });
+          return;
+        }
+      }
       const crm = deps.crmEvents?.state();
       // The CRM source's trouble does not make the service unready (SOAP and deliveries work); it is reported.
       res.json({ status: 'ready', database: db.dialect,

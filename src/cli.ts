@@ -18,6 +18,7 @@ import { Command } from 'commander';
 import { configSummary, loadConfig, redactUrl, type Config, type ConfigInput } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { dialectOf, openDatabase, migrateLatest, sqliteFile, type Database } from './store/db.js';
+import type { StorageFullReport } from './store/storage-watch.js';
 import { backfillEventRows } from './store/webhook-repository.js';
 import { createAuthService, type EnsureAdminResult } from './auth/auth-service.js';
 import { createApp } from './app.js';
@@ -49,7 +50,9 @@ function setup(opts: Common, overrides: ConfigInput = {}): { config: Config; log
 async function openMigrated(config: Config, logger: Logger, service = false): Promise<Database & { applied: string[] }> {
   // A service keeps its event loop free while another process holds the SQLite lock (db.ts SqliteBusyOptions).
   const busy = service ? { busyTimeoutMs: 20, busyWaitMs: config.sqliteBusyWaitMs } : {};
-  const db = openDatabase(config.databaseUrl, { poolMax: config.dbPoolMax, ...busy });
+  const onStorageFull = (r: StorageFullReport) => logger.error({ database: redactUrl(config.databaseUrl), ...r },
+    'storage full: the database cannot write (its disk is full); requests that write are refused and deliveries wait until space is freed');
+  const db = openDatabase(config.databaseUrl, { poolMax: config.dbPoolMax, onStorageFull, ...busy });
   let applied: string[];
   try {
     applied = await migrateLatest(db);

@@ -21,12 +21,15 @@ export class AppError extends Error {
   readonly field?: string;
   /** Marks the error as a business/auth error: answered as Succeeded=false, never as a SOAP fault. */
   readonly isBusinessError = true;
+  /** The store reports this condition itself (storage full: once a minute); the faces do not log it per call. */
+  readonly reportedByStore: boolean;
 
-  constructor(code: ErrorCode, message: string, opts: { friendlyText?: string; field?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { friendlyText?: string; field?: string; cause?: unknown; reportedByStore?: boolean } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
     this.field = opts.field;
+    this.reportedByStore = opts.reportedByStore ?? false;
     this.friendlyText = opts.friendlyText ?? message;
   }
 }
@@ -46,6 +49,11 @@ export function coerceError(err: unknown): AppError {
       cause: err, friendlyText: 'The service is temporarily unavailable. Please try again shortly.',
     });
   }
+  if (isStorageFull(err)) {
+    return new AppError('unavailable', 'Storage full: the database cannot write, its disk is full; nothing was changed. Try again once space is freed.', {
+      cause: err, friendlyText: 'The service is temporarily unavailable. Please try again later.', reportedByStore: true,
+    });
+  }
   if (isDatabaseUnavailable(err)) {
     return new AppError('unavailable', 'The database is not reachable at the moment; nothing was changed. Try again shortly.', {
       cause: err, friendlyText: 'The service is temporarily unavailable. Please try again shortly.',
@@ -60,6 +68,12 @@ const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ES
 export function isDatabaseBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+}
+
+/** The database's disk is full: SQLite SQLITE_FULL, PostgreSQL 53100 disk_full, SQL Server 1105 (filegroup full) or 9002 (log full). */
+export function isStorageFull(err: unknown): boolean {
+  const e = err as { code?: unknown; number?: unknown } | null;
+  return e?.code === 'SQLITE_FULL' || e?.code === '53100' || e?.number === 1105 || e?.number === 9002;
 }
 
 /**

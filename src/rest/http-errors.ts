@@ -60,7 +60,7 @@ export function sendError(res: Response, err: unknown, opts: { debug: boolean; l
     const e = coerceError(err);
     status = statusOf[e.code];
     const internal = e.code === 'internal';
-    if (internal || e.cause !== undefined) opts.logger.error({ err: e.cause ?? err, where: opts.where }, 'HTTP API call failed');
+    if (internal || (e.cause !== undefined && !e.reportedByStore)) opts.logger.error({ err: e.cause ?? err, where: opts.where }, 'HTTP API call failed');
     else opts.logger.info({ code: e.code, message: e.message, where: opts.where }, 'HTTP API call refused');
     body = {
       Error: true, ErrorType: errorTypeOf[e.code], ErrorMessage: !internal ? e.message : opts.debug && err instanceof Error ? err.message : GENERIC_MESSAGE,

@@ -219,7 +219,7 @@ async function buildEndpoint(opts: SoapEndpointOptions): Promise<EndpointCore> {
   function errorOutcome(c: CompiledOperation, err: unknown, timeZone: unknown, req: Request): Outcome {
     const { info, business } = toExceptionInfo(err, { debug, source });
     // A business error wrapping a cause (a driver error behind 'unavailable', say) still deserves an error log.
-    if (business && (err as { cause?: unknown }).cause === undefined) {
+    if (business && ((err as { cause?: unknown }).cause === undefined || (err as { reportedByStore?: boolean }).reportedByStore)) {
       logger.info({ operation: c.op.name, code: (err as { code?: unknown }).code, message: info.Message }, 'SOAP call failed');
     } else {
       logger.error({ err, operation: c.op.name, url: req.originalUrl }, 'SOAP handler error');

@@ -3,6 +3,7 @@
  * (row-mapping.ts) can name it without importing db.ts back.
  */
 import type { Knex } from 'knex';
+import type { StorageWatch } from './storage-watch.js';
 
 export type Dialect = 'sqlite' | 'pg' | 'mssql';
 
@@ -11,6 +12,8 @@ export interface Database {
   readonly dialect: Dialect;
   /** For logs: the URL without its password. */
   readonly description: string;
+  /** Whether writes are failing for lack of space (set by openDatabase). */
+  readonly storage?: StorageWatch;
   close(): Promise<void>;
 }
 

@@ -11,6 +11,7 @@ import knexFactory, { type Knex } from 'knex';
 import { migrations } from './migrations/index.js';
 import { redactUrl } from '../config.js';
 import { setBounded } from '../bounded-map.js';
+import { createStorageWatch, type StorageFullReport, type StorageWatch } from './storage-watch.js';
 
 import { ARRAY_ROWS_MARK, type Database, type Dialect } from './database.js';
 
@@ -62,12 +63,45 @@ function mssqlDateBinding(value: unknown): { value: unknown; type: unknown } | u
 interface SqliteStatement {
   readonly reader: boolean;
   raw(on: boolean): unknown;
+  run(...params: unknown[]): unknown;
 }
 
+type SqliteTransaction = ((...args: unknown[]) => unknown) & Record<'deferred' | 'immediate' | 'exclusive', (...args: unknown[]) => unknown>;
+
 interface SqliteConnection {
+  readonly inTransaction: boolean;
   pragma(s: string): unknown;
   prepare(sql: string): SqliteStatement;
+  transaction(fn: (...args: unknown[]) => unknown): SqliteTransaction;
   function(name: string, opts: { deterministic: boolean }, fn: (v: unknown) => unknown): unknown;
+}
+
+/**
+ * Tells the storage watch about every write on the connection, knex's and the outbox's direct ones alike: a failure
+ * (storage full?) and a write that is committed (outside a transaction, or the transaction itself).
+ */
+function watchWrites(conn: SqliteConnection, watch: StorageWatch): void {
+  const watched = <F extends (...args: unknown[]) => unknown>(f: F): F => ((...args: unknown[]) => {
+    try {
+      const r = f(...args);
+      if (!conn.inTransaction) watch.wrote();
+      return r;
+    } catch (err) {
+      watch.failed(err);
+      throw err;
+    }
+  }) as F;
+  const prepare = conn.prepare.bind(conn);
+  conn.prepare = (sql: string) => {
+    const st = prepare(sql);
+    if (!st.reader) st.run = watched(st.run.bind(st));
+    return st;
+  };
+  const transaction = conn.transaction.bind(conn);
+  conn.transaction = (fn) => {
+    const t = transaction(fn);
+    return Object.assign(watched(t), { deferred: watched(t.deferred), immediate: watched(t.immediate), exclusive: watched(t.exclusive) });
+  };
 }
 
 /**
@@ -103,7 +137,7 @@ export interface SqliteBusyOptions {
   busyWaitMs?: number;
 }
 
-export function knexConfig(url: string, poolMax = 10, busyTimeoutMs = 5000): Knex.Config {
+export function knexConfig(url: string, poolMax = 10, busyTimeoutMs = 5000, storage?: StorageWatch): Knex.Config {
   const dialect = dialectOf(url);
   const migrationsConfig = { migrationSource: migrations, tableName: 'wa_migrations' };
   if (dialect === 'sqlite') {
@@ -118,6 +152,7 @@ export function knexConfig(url: string, poolMax = 10, busyTimeoutMs = 5000): Kne
         min: 1,
         max: 1,
         afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
+          if (storage) watchWrites(conn, storage);
           cachePreparedStatements(conn);
           // SQLite's built-in lower() folds A-Z only; NetServer's case-insensitive collations fold every letter.
           // Registered before migrations run, so expression indexes on lower(name) are built with it.
@@ -149,15 +184,27 @@ const knexLog: Knex.Config['log'] = {
   },
 };
 
-export function openDatabase(url: string, opts: { poolMax?: number } & SqliteBusyOptions = {}): Database {
-  const knex = knexFactory({ ...knexConfig(url, opts.poolMax, opts.busyTimeoutMs), log: knexLog });
-  if (dialectOf(url) === 'sqlite' && opts.busyWaitMs) waitForLockAsynchronously(knex, opts.busyWaitMs);
-  return {
-    knex,
-    dialect: dialectOf(url),
-    description: redactUrl(url),
-    close: () => knex.destroy(),
-  };
+/** onStorageFull: told at most once a minute while writes fail for lack of space (storage-watch.ts). */
+export function openDatabase(url: string, opts: { poolMax?: number; onStorageFull?: (r: StorageFullReport) => void } & SqliteBusyOptions = {}): Database {
+  const storage = createStorageWatch(opts.onStorageFull);
+  const dialect = dialectOf(url);
+  const knex = knexFactory({ ...knexConfig(url, opts.poolMax, opts.busyTimeoutMs, storage), log: knexLog });
+  if (dialect === 'sqlite' && opts.busyWaitMs) waitForLockAsynchronously(knex, opts.busyWaitMs);
+  if (dialect !== 'sqlite') {
+    knex.on('query-error', (err: unknown) => storage.failed(err));
+    knex.on('query-response', (_r: unknown, q: { sql?: unknown }) => { if (WRITE.test(String(q.sql))) storage.wrote(); });
+  }
+  return { knex, dialect, description: redactUrl(url), storage, close: () => knex.destroy() };
+}
+
+/**
+ * A write that needs space: SQLite's header page, rewritten with its own value (a WAL frame at commit). /readyz runs it
+ * while the storage watch says writes fail, so that readiness comes back once space is freed even with no traffic.
+ */
+export async function probeWrite(db: Database): Promise<void> {
+  if (db.dialect !== 'sqlite') return;
+  const rows = (await db.knex.raw('pragma user_version')) as Array<{ user_version: number }>;
+  await db.knex.raw(`pragma user_version = ${Number(rows[0]?.user_version ?? 0)}`);
 }
 
 const BUSY_WAIT = Symbol('webhook-agent sqlite busy wait');

@@ -5,9 +5,9 @@
  * so that nothing of a skipped suite runs, hooks included.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { pgUnavailableReason } from './db.js';
 import { PG_BIN } from '../reliability/support/pg-cluster.js';
 
@@ -17,7 +17,7 @@ const repoRoot = new URL('../../', import.meta.url).pathname;
 export const sharedDir = path.resolve(repoRoot, '../shared');
 export const referenceDir = path.join(sharedDir, 'reference');
 
-export type Requirement = 'reference' | 'webhook-docs' | 'clients' | 'xmllint' | 'python3' | 'postgres' | 'initdb' | 'mono' | 'zeep' | 'sqlfluff' | 'tinyproxy';
+export type Requirement = 'reference' | 'webhook-docs' | 'clients' | 'xmllint' | 'python3' | 'postgres' | 'initdb' | 'mono' | 'zeep' | 'sqlfluff' | 'tinyproxy' | 'tmpfs';
 
 /** A program is there when it runs and exits 0 (a path that exists but does not run counts as missing). */
 function runs(cmd: string, args: string[]): boolean {
@@ -42,6 +42,18 @@ const checks: Record<Requirement, () => string | null | Promise<string | null>> 
   // The client harness runs Debian's /usr/bin/python3 (python3-zeep), not whatever python3 is first on PATH.
   sqlfluff: () => (runs('sqlfluff', ['--version']) ? null : 'sqlfluff not installed (Debian sqlfluff, the T-SQL grammar check)'),
   tinyproxy: () => (runs('tinyproxy', ['-v']) ? null : 'tinyproxy not installed (Debian tinyproxy, the outbound proxy tests)'),
+  // A small filesystem of its own to fill (the full-disk tests): root, and a kernel that lets it mount tmpfs here.
+  tmpfs: () => {
+    if (userInfo().uid !== 0) return 'not root: cannot mount a small tmpfs to fill';
+    const dir = mkdtempSync(path.join(tmpdir(), 'wa-tmpfs-probe-'));
+    try {
+      if (!runs('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir])) return 'mount -t tmpfs is not permitted here';
+      runs('umount', [dir]);
+      return null;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
   zeep: () => (runs('/usr/bin/python3', ['-c', 'import zeep']) ? null : 'python3-zeep not installed (Debian python3-zeep, for /usr/bin/python3)'),
 };
 
